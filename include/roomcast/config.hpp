@@ -1,0 +1,80 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace roomcast {
+
+/** Everything the daemon can be told. Each field has a flag and an environment variable. */
+struct config {
+    std::string host = "0.0.0.0";
+    std::uint16_t port = 3000;
+    std::string web_root;  // empty: resolved by resolve_web_root()
+    unsigned threads = 0;  // 0: the number of cores
+    std::string log_level = "info";
+    std::string log_format = "text";  // text | json
+
+    // WebSocket messages
+    std::size_t max_message_bytes = 32u << 20;
+    // Outgoing queue of each connection, in bytes: above the high-water mark the senders that
+    // feed it pause their reads; past the hard cap the connection is closed with 1008.
+    std::size_t send_high_water_bytes = 4u << 20;
+    std::size_t send_max_bytes = 80u << 20;
+    std::chrono::milliseconds send_timeout{15000};  // no write progress for this long: 1008
+    std::chrono::milliseconds ping_interval{20000};
+    std::chrono::milliseconds ping_timeout{20000};  // nothing heard for this long after a ping
+    std::chrono::milliseconds close_timeout{3000};
+
+    // HTTP
+    std::size_t http_header_limit = 8192;
+    std::size_t http_body_limit = 4096;
+    std::chrono::milliseconds http_timeout{15000};
+
+    // Admission
+    std::size_t max_room_members = 16;
+    std::size_t max_connections = 100000;
+    std::size_t max_connections_per_ip = 1024;
+
+    std::chrono::milliseconds shutdown_timeout{5000};
+};
+
+/** What parse_config decided: run with a config, print text and exit 0, or fail (exit 2). */
+struct config_run {
+    config cfg;
+};
+struct config_exit {
+    std::string text;  // --help / --version output
+};
+struct config_error {
+    std::string message;
+};
+using config_result = std::variant<config_run, config_exit, config_error>;
+
+/**
+ * Parses flags (args, without argv[0]) over environment variables over defaults.
+ * Pure: `env` is passed in, nothing is read from the process. Never throws on bad input.
+ */
+config_result parse_config(std::vector<std::string> const& args,
+                           std::map<std::string, std::string> const& env);
+
+/** The --help text, listing every flag, its variable and its default. */
+std::string config_help();
+
+/** A human- and log-friendly one-line rendering of the effective configuration. */
+std::string describe(config const& cfg);
+
+/**
+ * Parses "32MiB", "512k", "1048576" into bytes. Returns false on garbage or overflow.
+ * Suffixes: k/K/KB/KiB = 1024, m/M/MB/MiB = 1024², g/G/GB/GiB = 1024³.
+ */
+bool parse_bytes(std::string const& s, std::size_t& out);
+
+/** Parses "5s", "250ms", "2m", or a plain number of seconds. Returns false on garbage. */
+bool parse_duration(std::string const& s, std::chrono::milliseconds& out);
+
+}  // namespace roomcast

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <roomcast/protocol/errc.hpp>
+#include <roomcast/protocol/frame.hpp>
+
+#include <boost/system/result.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace roomcast::protocol {
+
+/** {"type":"join","room":R[,"resume":T]} */
+struct join_msg {
+    std::string room;
+    std::optional<std::string> resume;
+};
+/** {"type":"leave"} */
+struct leave_msg {};
+/** Any other type: its bytes are relayed unchanged. */
+struct relay_msg {};
+
+using message = std::variant<join_msg, leave_msg, relay_msg>;
+
+/** Longest room name accepted. */
+inline constexpr std::size_t max_room_length = 128;
+
+/** True when `room` is 1-128 characters of [A-Za-z0-9_-]. */
+bool valid_room(std::string_view room) noexcept;
+
+/**
+ * Parses a client text frame. Never throws; validates the whole document (and its UTF-8)
+ * without building a DOM, so a large relayed frame costs one pass and no allocations.
+ */
+boost::system::result<message> parse(std::string_view text);
+
+/** Server messages, each encoded to a ready-to-send text frame. */
+frame_ptr encode_joined(std::string_view room, std::uint64_t id,
+                        std::span<std::uint64_t const> peers);
+frame_ptr encode_left(std::string_view room);
+frame_ptr encode_peer_joined(std::uint64_t id);
+frame_ptr encode_peer_left(std::uint64_t id);
+frame_ptr encode_error(errc code);
+
+}  // namespace roomcast::protocol

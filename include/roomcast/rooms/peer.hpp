@@ -1,0 +1,41 @@
+#pragma once
+
+#include <roomcast/protocol/frame.hpp>
+
+#include <cstdint>
+#include <memory>
+
+namespace roomcast::rooms {
+
+/**
+ * A member of a room, as the registry sees it (Asio's chat_participant). The registry never
+ * knows about sockets, so it is unit-tested with fake peers.
+ */
+class peer {
+  public:
+    virtual ~peer() = default;
+
+    /** Stable id, unique in the process. */
+    virtual std::uint64_t id() const noexcept = 0;
+
+    /**
+     * Queues a frame for this peer. Thread-safe; called outside every registry lock; never
+     * blocks on I/O. A peer that cannot take the frame (its queue past the hard cap) closes
+     * itself and counts the drop: nothing is lost silently.
+     */
+    virtual void deliver(protocol::frame_ptr const& f) = 0;
+
+    /** True while the peer's queued bytes are above its high-water mark. Thread-safe. */
+    virtual bool congested() const noexcept { return false; }
+
+    /**
+     * Asks to have `waiter->resume()` called once this peer is no longer congested (or gone).
+     * Returns false when it is already uncongested, in which case nothing will be called.
+     */
+    virtual bool notify_when_drained(std::weak_ptr<peer> /*waiter*/) { return false; }
+
+    /** Called by a drained peer on one that waited for it: read again. Thread-safe. */
+    virtual void resume() {}
+};
+
+}  // namespace roomcast::rooms

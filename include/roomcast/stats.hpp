@@ -1,0 +1,46 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace roomcast {
+
+/**
+ * Process-wide counters, incremented where things happen (relaxed atomics). Every drop and
+ * every forced close is counted here as well as logged; tests and /metrics read them.
+ */
+struct stats {
+    using counter = std::atomic<std::uint64_t>;
+
+    counter connections_accepted{0};
+    counter connections_rejected{0};  // over max-connections or per-address limit
+    std::atomic<std::int64_t> websockets_open{0};
+    counter http_requests{0};
+
+    counter messages_in{0};  // WebSocket data messages received
+    counter bytes_in{0};
+    counter frames_relayed{0};   // messages handed to at least one peer
+    counter deliveries{0};       // (message, recipient) pairs queued
+    counter bytes_delivered{0};  // payload bytes queued across recipients
+    counter frames_dropped{0};   // queued frames discarded because their connection closed
+    counter read_pauses{0};      // a sender paused because a recipient was congested
+
+    counter protocol_errors{0};    // error replies sent (bad-json, bad-message, ...)
+    counter close_slow_reader{0};  // 1008: queue past the hard cap or no write progress
+    counter close_too_big{0};      // 1009
+    counter close_protocol{0};     // 1002 / 1007
+    counter close_heartbeat{0};    // no pong in time
+    counter close_shutdown{0};     // 1001
+
+    std::atomic<std::int64_t> queued_bytes{0};       // bytes waiting in all send queues now
+    std::atomic<std::int64_t> queued_bytes_peak{0};  // the most one connection ever held
+
+    /** Raises queued_bytes_peak to v if larger. */
+    void note_queue_depth(std::int64_t v) noexcept;
+
+    /** Key=value rendering for logs and tests. */
+    std::string summary() const;
+};
+
+}  // namespace roomcast

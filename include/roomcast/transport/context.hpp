@@ -1,0 +1,70 @@
+#pragma once
+
+#include <roomcast/config.hpp>
+#include <roomcast/rooms/room_registry.hpp>
+#include <roomcast/stats.hpp>
+#include <roomcast/transport/conn_limiter.hpp>
+#include <roomcast/transport/static_files.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+namespace roomcast::transport {
+
+/** A live connection the server can ask to wind down (BeastLounge's on_stop). */
+class stoppable {
+  public:
+    virtual ~stoppable() = default;
+    /** Thread-safe: posts onto the connection's strand. */
+    virtual void stop() = 0;
+};
+
+/**
+ * Every live connection, HTTP or WebSocket, held weakly, so shutdown can reach the ones that
+ * are in no room. Calls `on_empty` once, from whatever thread removes the last one after
+ * stop_all() was called.
+ */
+class session_tracker {
+  public:
+    std::uint64_t add(std::weak_ptr<stoppable> s);
+    void remove(std::uint64_t key);
+    /** Stops every session now and every one added later. */
+    void stop_all(std::function<void()> on_empty);
+    std::size_t size() const;
+    bool stopping() const noexcept { return stopping_.load(); }
+
+  private:
+    mutable std::mutex mutex_;
+    std::unordered_map<std::uint64_t, std::weak_ptr<stoppable>> live_;
+    std::uint64_t next_ = 1;
+    std::atomic<bool> stopping_{false};
+    std::function<void()> on_empty_;
+};
+
+/** What every session needs from the server; outlives all of them. */
+struct context {
+    context(config const& c, rooms::room_registry& r, roomcast::stats& s, static_files const& f,
+            conn_limiter& l, session_tracker& t)
+        : cfg(c), rooms(r), counters(s), files(f), limiter(l), tracker(t) {}
+
+    config const& cfg;
+    rooms::room_registry& rooms;
+    roomcast::stats& counters;
+    static_files const& files;
+    conn_limiter& limiter;
+    session_tracker& tracker;
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+    /** A fresh connection id, unique in the process. */
+    std::uint64_t next_id() noexcept { return ids_.fetch_add(1, std::memory_order_relaxed); }
+
+  private:
+    std::atomic<std::uint64_t> ids_{1};
+};
+
+}  // namespace roomcast::transport

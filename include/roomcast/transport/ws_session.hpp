@@ -1,0 +1,127 @@
+#pragma once
+
+#include <roomcast/net.hpp>
+#include <roomcast/protocol/codec.hpp>
+#include <roomcast/rooms/peer.hpp>
+#include <roomcast/transport/context.hpp>
+#include <roomcast/transport/send_queue.hpp>
+#include <roomcast/ws/frame_reader.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace roomcast::transport {
+
+/**
+ * One WebSocket connection after the upgrade: the read loop (bytes → frame_reader →
+ * protocol → room registry) and the write loop (send_queue → one gathered write).
+ *
+ * Threading: everything runs on the socket's strand except deliver(), congested(),
+ * notify_when_drained() and resume(), which any thread may call; deliver() takes the queue's
+ * mutex and posts to the strand only when the queue goes from idle to busy.
+ *
+ * Framing is ours (ws/frame*.hpp) rather than Beast's websocket::stream so that every frame
+ * queued for a socket goes out in one writev and a relayed payload is never copied per peer.
+ */
+class ws_session final : public rooms::peer,
+                         public stoppable,
+                         public std::enable_shared_from_this<ws_session> {
+  public:
+    ws_session(tcp::socket&& socket, context& ctx, conn_ticket ticket, std::string remote);
+    ~ws_session() override;
+
+    /** Writes the 101 response (already built) and starts the loops. `leftover` are bytes
+     * the HTTP parser read past the request. */
+    void run(std::string handshake_response, std::string leftover);
+
+    // rooms::peer
+    std::uint64_t id() const noexcept override { return id_; }
+    void deliver(protocol::frame_ptr const& f) override;
+    bool congested() const noexcept override;
+    bool notify_when_drained(std::weak_ptr<rooms::peer> waiter) override;
+    void resume() override;
+
+    // stoppable
+    void stop() override;
+
+  private:
+    class reader_events;
+    friend class reader_events;
+    enum class state { open, closing, closed };
+
+    // read side
+    void do_read();
+    void on_readable(error_code ec);
+    void process(ws::frame_reader::status st);
+    bool on_message(std::string&& payload, bool text);
+    void on_join(protocol::join_msg&& j);
+    void on_leave();
+    void relay(std::string&& payload, bool text);
+    void reply(protocol::frame_ptr const& f);
+    void leave_room(bool announce);
+
+    // write side
+    void do_write();
+    void on_write(error_code ec, std::size_t n);
+    void enqueue_control(ws::opcode op, std::string payload);
+    void wake_waiters();
+
+    // timers and closing
+    void arm_heartbeat();
+    void on_heartbeat(error_code ec);
+    void arm_write_watchdog();
+    void on_write_watchdog(error_code ec);
+    /** Sends a close frame (after the queue when `flush`, else dropping it), then waits. */
+    void close_with(std::uint16_t code, std::string_view reason, bool flush);
+    void on_peer_close(std::uint16_t code);
+    /** Closes the socket now; `why` is logged at debug when set. */
+    void finish_close(char const* why);
+    void fail(error_code ec, char const* what);
+
+    tcp::socket socket_;
+    context& ctx_;
+    conn_ticket ticket_;
+    std::string remote_;
+    std::uint64_t const id_;
+    std::uint64_t tracker_key_ = 0;
+
+    ws::frame_reader reader_;
+    rooms::room_handle room_;
+    state state_ = state::open;
+    bool reading_ = false;
+    bool paused_ = false;       // waiting for a congested recipient to drain
+    bool peer_closed_ = false;  // the client's close frame arrived
+    bool close_sent_ = false;
+    bool close_queued_ = false;
+    std::string leftover_;
+
+    // Outgoing: guarded by out_mutex_ (deliver() runs on other strands).
+    mutable std::mutex out_mutex_;
+    send_queue queue_;
+    bool write_scheduled_ = false;  // a do_write is posted or a write is in flight
+    bool accepting_ = true;         // false once closing: later frames are dropped and counted
+    std::size_t dropped_ = 0;
+    std::vector<std::weak_ptr<rooms::peer>> waiters_;
+    std::atomic<bool> congested_{false};
+
+    // Strand-only write state.
+    std::vector<net::const_buffer> wbufs_;
+    std::chrono::steady_clock::time_point last_progress_{};
+    bool writing_ = false;
+    bool watchdog_armed_ = false;
+    bool close_in_batch_ = false;
+    protocol::frame_ptr close_frame_;
+
+    std::chrono::steady_clock::time_point last_heard_{};
+    std::chrono::steady_clock::time_point ping_sent_{};
+    bool ping_outstanding_ = false;
+    net::steady_timer heartbeat_timer_;
+    net::steady_timer write_timer_;
+    net::steady_timer close_timer_;
+};
+
+}  // namespace roomcast::transport

@@ -1,0 +1,335 @@
+#include "roomcast/config.hpp"
+
+#include <roomcast/version.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <functional>
+#include <limits>
+#include <sstream>
+
+namespace roomcast {
+
+namespace {
+
+// One row per setting: the flag, its variable, its help, and how to store a value.
+// The default shown in --help is read back from a default-constructed config, so it never lies.
+struct option {
+    char const* flag;
+    char const* env;
+    char const* help;
+    std::function<bool(config&, std::string const&, std::string&)> set;  // false: error text
+    std::function<std::string(config const&)> show;
+};
+
+std::string format_bytes(std::size_t n) {
+    if (n != 0 && n % (1u << 20) == 0) return std::to_string(n >> 20) + "MiB";
+    if (n != 0 && n % 1024 == 0) return std::to_string(n >> 10) + "KiB";
+    return std::to_string(n);
+}
+
+std::string format_ms(std::chrono::milliseconds d) {
+    auto n = d.count();
+    if (n != 0 && n % 1000 == 0) return std::to_string(n / 1000) + "s";
+    return std::to_string(n) + "ms";
+}
+
+template <class T>
+bool parse_uint(std::string const& s, T& out, T min, T max) {
+    if (s.empty()) return false;
+    unsigned long long v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || p != s.data() + s.size()) return false;
+    if (v < min || v > max) return false;
+    out = static_cast<T>(v);
+    return true;
+}
+
+option bytes_opt(char const* flag, char const* env, char const* help, std::size_t config::*field,
+                 std::size_t min = 1) {
+    return {flag, env, help,
+            [field, min](config& c, std::string const& v, std::string& err) {
+                std::size_t n = 0;
+                if (!parse_bytes(v, n)) {
+                    err = "expected a size such as 65536, 512KiB or 32MiB";
+                    return false;
+                }
+                if (n < min) {
+                    err = "must be at least " + std::to_string(min);
+                    return false;
+                }
+                c.*field = n;
+                return true;
+            },
+            [field](config const& c) { return format_bytes(c.*field); }};
+}
+
+option count_opt(char const* flag, char const* env, char const* help, std::size_t config::*field,
+                 std::size_t min = 1) {
+    return {
+        flag, env, help,
+        [field, min](config& c, std::string const& v, std::string& err) {
+            std::size_t n = 0;
+            if (!parse_uint<std::size_t>(v, n, min, std::numeric_limits<std::uint32_t>::max())) {
+                err = "expected a whole number >= " + std::to_string(min);
+                return false;
+            }
+            c.*field = n;
+            return true;
+        },
+        [field](config const& c) { return std::to_string(c.*field); }};
+}
+
+option duration_opt(char const* flag, char const* env, char const* help,
+                    std::chrono::milliseconds config::*field) {
+    return {flag, env, help,
+            [field](config& c, std::string const& v, std::string& err) {
+                std::chrono::milliseconds d{};
+                if (!parse_duration(v, d) || d.count() <= 0) {
+                    err = "expected a positive duration such as 500ms, 15s or 2m";
+                    return false;
+                }
+                c.*field = d;
+                return true;
+            },
+            [field](config const& c) { return format_ms(c.*field); }};
+}
+
+std::vector<option> const& options() {
+    static std::vector<option> const table = {
+        {"--host", "HOST", "address to listen on",
+         [](config& c, std::string const& v, std::string& err) {
+             if (v.empty()) {
+                 err = "must not be empty";
+                 return false;
+             }
+             c.host = v;
+             return true;
+         },
+         [](config const& c) { return c.host; }},
+        {"--port", "PORT", "TCP port to listen on (0: any free port)",
+         [](config& c, std::string const& v, std::string& err) {
+             if (!parse_uint<std::uint16_t>(v, c.port, 0, 65535)) {
+                 err = "expected a port number 0-65535";
+                 return false;
+             }
+             return true;
+         },
+         [](config const& c) { return std::to_string(c.port); }},
+        {"--web-root", "ROOMCAST_WEB_ROOT",
+         "directory of the static client (default: web/ beside the binary, else the source tree's)",
+         [](config& c, std::string const& v, std::string& err) {
+             if (v.empty()) {
+                 err = "must not be empty";
+                 return false;
+             }
+             c.web_root = v;
+             return true;
+         },
+         [](config const& c) { return c.web_root.empty() ? std::string("(auto)") : c.web_root; }},
+        {"--threads", "ROOMCAST_THREADS", "I/O threads (0: one per core)",
+         [](config& c, std::string const& v, std::string& err) {
+             if (!parse_uint<unsigned>(v, c.threads, 0, 1024)) {
+                 err = "expected a whole number 0-1024";
+                 return false;
+             }
+             return true;
+         },
+         [](config const& c) { return std::to_string(c.threads); }},
+        {"--log-level", "ROOMCAST_LOG_LEVEL", "trace, debug, info, warn, error, critical or off",
+         [](config& c, std::string const& v, std::string& err) {
+             static char const* const levels[] = {"trace", "debug",    "info", "warn",
+                                                  "error", "critical", "off"};
+             if (std::find(std::begin(levels), std::end(levels), v) == std::end(levels)) {
+                 err = "expected one of trace, debug, info, warn, error, critical, off";
+                 return false;
+             }
+             c.log_level = v;
+             return true;
+         },
+         [](config const& c) { return c.log_level; }},
+        {"--log-format", "ROOMCAST_LOG_FORMAT", "text or json (one JSON object per line)",
+         [](config& c, std::string const& v, std::string& err) {
+             if (v != "text" && v != "json") {
+                 err = "expected text or json";
+                 return false;
+             }
+             c.log_format = v;
+             return true;
+         },
+         [](config const& c) { return c.log_format; }},
+        bytes_opt("--max-message-bytes", "ROOMCAST_MAX_MESSAGE_BYTES",
+                  "largest WebSocket message accepted; larger closes with 1009",
+                  &config::max_message_bytes, 126),
+        bytes_opt("--send-high-water", "ROOMCAST_SEND_HIGH_WATER",
+                  "a connection's queued bytes above which its senders pause reading",
+                  &config::send_high_water_bytes),
+        bytes_opt("--send-max-bytes", "ROOMCAST_SEND_MAX_BYTES",
+                  "a connection's queued bytes past which it is closed with 1008",
+                  &config::send_max_bytes),
+        duration_opt("--send-timeout", "ROOMCAST_SEND_TIMEOUT",
+                     "a write making no progress this long closes the connection (1008)",
+                     &config::send_timeout),
+        duration_opt("--ping-interval", "ROOMCAST_PING_INTERVAL",
+                     "ping a connection that has been quiet this long", &config::ping_interval),
+        duration_opt("--ping-timeout", "ROOMCAST_PING_TIMEOUT",
+                     "close a connection silent this long after a ping", &config::ping_timeout),
+        duration_opt("--close-timeout", "ROOMCAST_CLOSE_TIMEOUT",
+                     "time allowed for the peer's close frame after ours", &config::close_timeout),
+        bytes_opt("--http-header-limit", "ROOMCAST_HTTP_HEADER_LIMIT",
+                  "largest HTTP request header block", &config::http_header_limit, 256),
+        bytes_opt("--http-body-limit", "ROOMCAST_HTTP_BODY_LIMIT", "largest HTTP request body",
+                  &config::http_body_limit, 0),
+        duration_opt("--http-timeout", "ROOMCAST_HTTP_TIMEOUT",
+                     "time allowed to read one HTTP request, and keep-alive idle time",
+                     &config::http_timeout),
+        count_opt("--max-room-members", "ROOMCAST_MAX_ROOM_MEMBERS", "members per room",
+                  &config::max_room_members, 2),
+        count_opt("--max-connections", "ROOMCAST_MAX_CONNECTIONS", "open connections in all",
+                  &config::max_connections),
+        count_opt("--max-connections-per-ip", "ROOMCAST_MAX_CONNECTIONS_PER_IP",
+                  "open connections from one client address", &config::max_connections_per_ip),
+        duration_opt("--shutdown-timeout", "ROOMCAST_SHUTDOWN_TIMEOUT",
+                     "on SIGTERM/SIGINT, time allowed for connections to close before exit",
+                     &config::shutdown_timeout),
+    };
+    return table;
+}
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    return s;
+}
+
+}  // namespace
+
+bool parse_bytes(std::string const& s, std::size_t& out) {
+    std::size_t i = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+        ++i;
+    if (i == 0) return false;
+    unsigned long long v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + i, v);
+    if (ec != std::errc{} || p != s.data() + i) return false;
+    std::string suffix = lower(s.substr(i));
+    unsigned shift = 0;
+    if (suffix.empty() || suffix == "b")
+        shift = 0;
+    else if (suffix == "k" || suffix == "kb" || suffix == "kib")
+        shift = 10;
+    else if (suffix == "m" || suffix == "mb" || suffix == "mib")
+        shift = 20;
+    else if (suffix == "g" || suffix == "gb" || suffix == "gib")
+        shift = 30;
+    else
+        return false;
+    if (v > (std::numeric_limits<std::size_t>::max() >> shift)) return false;
+    out = static_cast<std::size_t>(v << shift);
+    return true;
+}
+
+bool parse_duration(std::string const& s, std::chrono::milliseconds& out) {
+    std::size_t i = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+        ++i;
+    if (i == 0) return false;
+    unsigned long long v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + i, v);
+    if (ec != std::errc{} || p != s.data() + i) return false;
+    std::string suffix = lower(s.substr(i));
+    unsigned long long mult = 0;
+    if (suffix.empty() || suffix == "s")
+        mult = 1000;
+    else if (suffix == "ms")
+        mult = 1;
+    else if (suffix == "m" || suffix == "min")
+        mult = 60'000;
+    else if (suffix == "h")
+        mult = 3'600'000;
+    else
+        return false;
+    // Cap at ~24 days so every duration fits the timers' arithmetic with room to spare.
+    if (v > (2'000'000'000ull / mult)) return false;
+    out = std::chrono::milliseconds(static_cast<long long>(v * mult));
+    return true;
+}
+
+std::string config_help() {
+    std::ostringstream os;
+    os << "roomcast " << version << " - relays WebSocket frames between the browsers in a room\n\n"
+       << "Usage: roomcast [options]\n\n"
+       << "Each option can also be set by its environment variable; a flag wins over its\n"
+       << "variable. Sizes take k/KiB, m/MiB, g/GiB; durations take ms, s, m, h (plain = s).\n\n";
+    config const defaults;
+    for (auto const& o : options()) {
+        os << "  " << o.flag << " <value>\n      " << o.help << "\n      env " << o.env
+           << ", default " << o.show(defaults) << "\n";
+    }
+    os << "  --help       print this text\n  --version    print the version\n";
+    return os.str();
+}
+
+std::string describe(config const& cfg) {
+    std::ostringstream os;
+    bool first = true;
+    for (auto const& o : options()) {
+        os << (first ? "" : " ") << (o.flag + 2) << "=" << o.show(cfg);
+        first = false;
+    }
+    return os.str();
+}
+
+config_result parse_config(std::vector<std::string> const& args,
+                           std::map<std::string, std::string> const& env) {
+    config cfg;
+    auto const& table = options();
+
+    // Variables first, so flags can override them.
+    for (auto const& o : table) {
+        auto it = env.find(o.env);
+        if (it == env.end()) continue;
+        std::string err;
+        if (!o.set(cfg, it->second, err))
+            return config_error{std::string("invalid ") + o.env + "='" + it->second + "': " + err};
+    }
+
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        std::string const& a = args[i];
+        if (a == "--help" || a == "-h") return config_exit{config_help()};
+        if (a == "--version" || a == "-V")
+            return config_exit{std::string("roomcast ") + version + "\n"};
+        std::string name = a, value;
+        bool has_value = false;
+        if (auto eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string::npos) {
+            name = a.substr(0, eq);
+            value = a.substr(eq + 1);
+            has_value = true;
+        }
+        auto it = std::find_if(table.begin(), table.end(),
+                               [&](option const& o) { return name == o.flag; });
+        if (it == table.end())
+            return config_error{"unknown option '" + a + "' (see roomcast --help)"};
+        if (!has_value) {
+            if (i + 1 >= args.size()) return config_error{"option " + name + " needs a value"};
+            value = args[++i];
+        }
+        std::string err;
+        if (!it->set(cfg, value, err))
+            return config_error{"invalid " + name + " '" + value + "': " + err};
+    }
+
+    // Relations between limits.
+    if (cfg.send_high_water_bytes > cfg.send_max_bytes)
+        return config_error{"send-high-water (" + format_bytes(cfg.send_high_water_bytes) +
+                            ") must not exceed send-max-bytes (" +
+                            format_bytes(cfg.send_max_bytes) + ")"};
+    // One frame in flight plus one arriving must fit, or every large photo trips the cap.
+    if (cfg.send_max_bytes < 2 * cfg.max_message_bytes)
+        return config_error{"send-max-bytes (" + format_bytes(cfg.send_max_bytes) +
+                            ") must be at least twice max-message-bytes (" +
+                            format_bytes(cfg.max_message_bytes) + ")"};
+    return config_run{cfg};
+}
+
+}  // namespace roomcast

@@ -1,0 +1,183 @@
+#include "roomcast/protocol/codec.hpp"
+
+#include <roomcast/ws/frame.hpp>
+
+#include <nlohmann/json.hpp>
+
+namespace roomcast::protocol {
+
+frame_ptr make_frame(std::string payload, bool text) {
+    auto f = std::make_shared<out_frame>();
+    f->payload = std::move(payload);
+    f->text = text;
+    f->header_size = static_cast<std::uint8_t>(ws::encode_header(
+        f->header.data(), text ? ws::opcode::text : ws::opcode::binary, true, f->payload.size()));
+    return f;
+}
+
+bool valid_room(std::string_view room) noexcept {
+    if (room.empty() || room.size() > max_room_length) return false;
+    for (unsigned char c : room) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+namespace {
+
+using json = nlohmann::json;
+
+// Reads the top-level fields we route on while nlohmann validates the whole document.
+// No DOM is built: relayed frames (possibly megabytes) are only scanned.
+class envelope_sax {
+  public:
+    enum class field { none, type, room, resume };
+    struct slot {
+        bool present = false;
+        bool is_string = false;
+        std::string value;
+    };
+
+    bool top_is_object = false;
+    bool any_value = false;
+    slot type, room, resume;
+
+    bool null() { return scalar(); }
+    bool boolean(bool) { return scalar(); }
+    bool number_integer(json::number_integer_t) { return scalar(); }
+    bool number_unsigned(json::number_unsigned_t) { return scalar(); }
+    bool number_float(json::number_float_t, json::string_t const&) { return scalar(); }
+    bool binary(json::binary_t&) { return scalar(); }
+    bool string(json::string_t& s) {
+        if (depth_ == 1 && current_ != field::none) {
+            slot& sl = slot_for(current_);
+            sl.present = true;
+            sl.is_string = true;
+            sl.value = std::move(s);
+        }
+        current_ = field::none;
+        first_value();
+        return true;
+    }
+    bool start_object(std::size_t) {
+        if (!any_value) top_is_object = true;
+        container_value();
+        ++depth_;
+        return true;
+    }
+    bool end_object() {
+        --depth_;
+        return true;
+    }
+    bool start_array(std::size_t) {
+        container_value();
+        ++depth_;
+        return true;
+    }
+    bool end_array() {
+        --depth_;
+        return true;
+    }
+    bool key(json::string_t& k) {
+        current_ = field::none;
+        if (depth_ != 1) return true;
+        if (k == "type")
+            current_ = field::type;
+        else if (k == "room")
+            current_ = field::room;
+        else if (k == "resume")
+            current_ = field::resume;
+        return true;
+    }
+    bool parse_error(std::size_t, std::string const&, nlohmann::detail::exception const&) {
+        return false;
+    }
+
+  private:
+    slot& slot_for(field f) { return f == field::type ? type : f == field::room ? room : resume; }
+    void first_value() { any_value = true; }
+    // A non-string value for one of our fields: present, wrong type (later values win,
+    // as with JSON.parse in the browser).
+    bool scalar() {
+        mark_non_string();
+        first_value();
+        return true;
+    }
+    void container_value() {
+        mark_non_string();
+        first_value();
+    }
+    void mark_non_string() {
+        if (depth_ == 1 && current_ != field::none) {
+            slot& sl = slot_for(current_);
+            sl.present = true;
+            sl.is_string = false;
+            sl.value.clear();
+        }
+        current_ = field::none;
+    }
+
+    int depth_ = 0;
+    field current_ = field::none;
+};
+
+// Small server messages are rare; building them with nlohmann keeps the escaping right.
+frame_ptr text_frame(json const& j) {
+    return make_frame(j.dump(), true);
+}
+
+}  // namespace
+
+boost::system::result<message> parse(std::string_view text) {
+    envelope_sax sax;
+    bool ok = json::sax_parse(text.begin(), text.end(), &sax, json::input_format_t::json,
+                              /*strict=*/true, /*ignore_comments=*/false);
+    if (!ok) return errc::bad_json;
+    if (!sax.top_is_object || !sax.type.present || !sax.type.is_string) return errc::bad_message;
+
+    std::string const& type = sax.type.value;
+    if (type == "join") {
+        if (!sax.room.present || !sax.room.is_string) return errc::bad_message;
+        if (!valid_room(sax.room.value)) return errc::bad_room;
+        join_msg j;
+        j.room = std::move(sax.room.value);
+        if (sax.resume.present) {
+            if (!sax.resume.is_string) return errc::bad_message;
+            j.resume = std::move(sax.resume.value);
+        }
+        return message{std::move(j)};
+    }
+    if (type == "leave") return message{leave_msg{}};
+    return message{relay_msg{}};
+}
+
+frame_ptr encode_joined(std::string_view room, std::uint64_t id,
+                        std::span<std::uint64_t const> peers) {
+    json j = {{"type", "joined"},
+              {"room", room},
+              {"id", id},
+              {"peers", json(std::vector<std::uint64_t>(peers.begin(), peers.end()))}};
+    return text_frame(j);
+}
+
+frame_ptr encode_left(std::string_view room) {
+    return text_frame(json{{"type", "left"}, {"room", room}});
+}
+
+frame_ptr encode_peer_joined(std::uint64_t id) {
+    return text_frame(json{{"type", "peer-joined"}, {"id", id}});
+}
+
+frame_ptr encode_peer_left(std::uint64_t id) {
+    return text_frame(json{{"type", "peer-left"}, {"id", id}});
+}
+
+frame_ptr encode_error(errc code) {
+    return text_frame(json{{"type", "error"},
+                           {"code", wire_code(code)},
+                           {"message", make_error_code(code).message()}});
+}
+
+}  // namespace roomcast::protocol

@@ -1,0 +1,53 @@
+#include "roomcast/protocol/errc.hpp"
+
+#include <string>
+
+namespace roomcast::protocol {
+
+namespace {
+
+class category_impl final : public boost::system::error_category {
+  public:
+    char const* name() const noexcept override { return "roomcast.protocol"; }
+    std::string message(int ev) const override {
+        switch (static_cast<errc>(ev)) {
+            case errc::bad_json:
+                return "the frame is not valid JSON";
+            case errc::bad_message:
+                return "expected a JSON object with a string \"type\" and fields of the right "
+                       "type";
+            case errc::bad_room:
+                return "room must be 1-128 characters of A-Z a-z 0-9 _ -";
+            case errc::not_joined:
+                return "join a room first";
+            case errc::room_full:
+                return "the room is full";
+        }
+        return "unknown protocol error";
+    }
+};
+
+}  // namespace
+
+boost::system::error_category const& category() noexcept {
+    static category_impl const instance;
+    return instance;
+}
+
+std::string_view wire_code(errc e) noexcept {
+    switch (e) {
+        case errc::bad_json:
+            return "bad-json";
+        case errc::bad_message:
+            return "bad-message";
+        case errc::bad_room:
+            return "bad-room";
+        case errc::not_joined:
+            return "not-joined";
+        case errc::room_full:
+            return "room-full";
+    }
+    return "error";
+}
+
+}  // namespace roomcast::protocol

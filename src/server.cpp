@@ -1,0 +1,175 @@
+#include "roomcast/server.hpp"
+
+#include <roomcast/net.hpp>
+#include <roomcast/rooms/room_registry.hpp>
+#include <roomcast/transport/listener.hpp>
+#include <roomcast/version.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace roomcast {
+
+struct server::impl {
+    explicit impl(config c)
+        : cfg(std::move(c)),
+          threads(cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency())),
+          ioc(static_cast<int>(threads)),
+          registry(cfg.max_room_members),
+          limiter(cfg.max_connections, cfg.max_connections_per_ip),
+          ctx{cfg, registry, counters, files, limiter, tracker},
+          signals(ioc),
+          deadline(ioc),
+          control(net::make_strand(ioc)) {}
+
+    config cfg;
+    unsigned threads;
+    net::io_context ioc;
+    stats counters;
+    rooms::room_registry registry;
+    transport::static_files files;
+    transport::conn_limiter limiter;
+    transport::session_tracker tracker;
+    transport::context ctx;
+    std::shared_ptr<transport::listener> lst;
+    net::signal_set signals;
+    net::steady_timer deadline;
+    net::strand<net::io_context::executor_type> control;  // serialises shutdown steps
+    std::vector<std::thread> pool;
+    std::uint16_t bound_port = 0;
+    int shutdown_calls = 0;
+    std::once_flag joined;
+
+    void begin_shutdown() {
+        if (++shutdown_calls > 1) {
+            spdlog::warn("second stop request: stopping now");
+            ioc.stop();
+            return;
+        }
+        spdlog::info("shutting down: closing {} connections (at most {} ms)", tracker.size(),
+                     cfg.shutdown_timeout.count());
+        if (lst) lst->stop();
+        deadline.expires_after(cfg.shutdown_timeout);
+        deadline.async_wait([this](error_code ec) {
+            if (ec) return;
+            spdlog::warn("shutdown timeout: {} connections still open; stopping", tracker.size());
+            ioc.stop();
+        });
+        tracker.stop_all([this] {
+            // Last connection gone: drop the remaining work so run() returns by itself.
+            net::post(control, [this] {
+                spdlog::info("all connections closed; {}", counters.summary());
+                error_code ignored;
+                signals.cancel(ignored);
+                deadline.cancel();
+            });
+        });
+    }
+
+    void arm_signals() {
+        signals.async_wait([this](error_code ec, int sig) {
+            if (ec) return;
+            spdlog::info("received signal {}", sig);
+            net::post(control, [this] { begin_shutdown(); });
+            arm_signals();
+        });
+    }
+};
+
+server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {}
+
+server::~server() {
+    if (!impl_->pool.empty()) {
+        impl_->ioc.stop();
+        wait();
+    }
+}
+
+std::optional<std::string> server::start() {
+    auto& m = *impl_;
+    std::string const root = resolve_web_root(m.cfg);
+    if (auto err = transport::static_files::load(root, m.files)) return *err;
+
+    error_code ec;
+    auto const addr = net::ip::make_address(m.cfg.host, ec);
+    if (ec) return "invalid host '" + m.cfg.host + "': " + ec.message();
+    m.lst = std::make_shared<transport::listener>(m.ioc, m.ctx);
+    if (auto e = m.lst->open(tcp::endpoint(addr, m.cfg.port)))
+        return "cannot listen on " + m.cfg.host + ":" + std::to_string(m.cfg.port) + ": " +
+               e.message();
+    m.bound_port = m.lst->local_endpoint().port();
+    m.lst->run();
+
+    std::string const shown_host = addr.is_unspecified() ? "localhost" : m.cfg.host;
+    spdlog::info(
+        "roomcast {} listening on http://{}:{}/ (bound {}:{}, {} threads, web root {}, {} "
+        "files)",
+        version, addr.is_v6() && !addr.is_unspecified() ? "[" + shown_host + "]" : shown_host,
+        m.bound_port, m.cfg.host, m.bound_port, m.threads, root, m.files.size());
+    spdlog::info("config: {}", describe(m.cfg));
+
+    m.pool.reserve(m.threads);
+    for (unsigned i = 0; i < m.threads; ++i) {
+        m.pool.emplace_back([&m] {
+            // No exception is meant to leave a handler; if one does, log it and keep serving.
+            for (;;) {
+                try {
+                    m.ioc.run();
+                    return;
+                } catch (std::exception const& e) {
+                    spdlog::error("unhandled exception in I/O thread: {}", e.what());
+                }
+            }
+        });
+    }
+    return std::nullopt;
+}
+
+std::uint16_t server::port() const noexcept {
+    return impl_->bound_port;
+}
+
+void server::shutdown() {
+    net::post(impl_->control, [m = impl_.get()] { m->begin_shutdown(); });
+}
+
+void server::handle_signals() {
+    impl_->signals.add(SIGINT);
+    impl_->signals.add(SIGTERM);
+    impl_->arm_signals();
+}
+
+void server::wait() {
+    std::call_once(impl_->joined, [this] {
+        for (auto& t : impl_->pool)
+            if (t.joinable()) t.join();
+    });
+}
+
+stats const& server::counters() const noexcept {
+    return impl_->counters;
+}
+rooms::room_registry const& server::rooms() const noexcept {
+    return impl_->registry;
+}
+config const& server::cfg() const noexcept {
+    return impl_->cfg;
+}
+
+std::string resolve_web_root(config const& cfg) {
+    namespace fs = std::filesystem;
+    if (!cfg.web_root.empty()) return cfg.web_root;
+    std::error_code ec;
+    auto const exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        auto const beside = exe.parent_path() / "web";
+        if (fs::exists(beside / "index.html", ec)) return beside.string();
+    }
+    return ROOMCAST_SOURCE_WEB_ROOT;
+}
+
+}  // namespace roomcast

@@ -1,0 +1,252 @@
+#include "roomcast/transport/http_session.hpp"
+
+#include <roomcast/transport/ws_session.hpp>
+#include <roomcast/version.hpp>
+#include <roomcast/ws/handshake.hpp>
+
+#include <spdlog/spdlog.h>
+
+namespace roomcast::transport {
+
+namespace {
+
+// Headers on every response. The room id lives in the page URL, so no Referer may carry it
+// off; the client is same-origin only.
+void common_headers(http::fields& h) {
+    h.set(http::field::server, std::string("roomcast/") + version);
+    h.set("X-Content-Type-Options", "nosniff");
+    h.set("Referrer-Policy", "no-referrer");
+}
+
+std::string remote_of(tcp::socket const& s) {
+    error_code ec;
+    auto ep = s.remote_endpoint(ec);
+    if (ec) return "?";
+    auto addr = ep.address();
+    if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+        addr = net::ip::make_address_v4(net::ip::v4_mapped, addr.to_v6());
+    return addr.to_string() + ":" + std::to_string(ep.port());
+}
+
+}  // namespace
+
+http_session::http_session(tcp::socket&& socket, context& ctx, conn_ticket ticket)
+    : stream_(std::move(socket)), ctx_(ctx), ticket_(std::move(ticket)) {
+    remote_ = remote_of(stream_.socket());
+}
+
+http_session::~http_session() {
+    ctx_.tracker.remove(tracker_key_);
+}
+
+void http_session::run() {
+    tracker_key_ = ctx_.tracker.add(weak_from_this());
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+}
+
+void http_session::stop() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+        self->stopping_ = true;
+        error_code ignored;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        self->stream_.close();
+    });
+}
+
+void http_session::do_read() {
+    if (stopping_) return;
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(ctx_.cfg.http_header_limit));
+    parser_->body_limit(ctx_.cfg.http_body_limit);
+    // Bounds the whole request, and the idle time of a keep-alive connection.
+    stream_.expires_after(ctx_.cfg.http_timeout);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](error_code ec, std::size_t n) { self->on_read(ec, n); });
+}
+
+void http_session::on_read(error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream) {
+        error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        return;
+    }
+    if (ec) {
+        http::status status = http::status::bad_request;
+        if (ec == http::error::header_limit)
+            status = http::status::request_header_fields_too_large;
+        else if (ec == http::error::body_limit)
+            status = http::status::payload_too_large;
+        else if (ec == beast::error::timeout || ec == net::error::operation_aborted ||
+                 ec == net::error::connection_reset || ec == net::error::eof ||
+                 ec == http::error::partial_message)
+            return fail(ec, "read");
+        spdlog::info("http {}: bad request: {}", remote_, ec.message());
+        http::response<http::string_body> res{status, 11};
+        res.set(http::field::content_type, "text/plain; charset=utf-8");
+        res.body() = std::string(http::obsolete_reason(status)) + "\n";
+        res.keep_alive(false);
+        res.prepare_payload();
+        return send(std::move(res));
+    }
+    handle(parser_->release());
+}
+
+void http_session::handle(request&& req) {
+    ctx_.counters.http_requests.fetch_add(1, std::memory_order_relaxed);
+    std::string_view const target = req.target();
+    std::string_view const path = target.substr(0, target.find('?'));
+    bool const is_upgrade = ws::has_token(req[http::field::connection], "upgrade") &&
+                            ws::has_token(req[http::field::upgrade], "websocket");
+
+    auto simple = [&](http::status s, std::string body,
+                      char const* type = "text/plain; charset=utf-8") {
+        http::response<http::string_body> res{s, req.version()};
+        res.set(http::field::content_type, type);
+        res.keep_alive(req.keep_alive());
+        if (req.method() != http::verb::head) res.body() = std::move(body);
+        res.prepare_payload();
+        if (req.method() == http::verb::head && s == http::status::ok)
+            res.content_length(body.size());
+        return res;
+    };
+
+    if (path == "/ws") {
+        if (is_upgrade) return upgrade(std::move(req));
+        auto res = simple(http::status::upgrade_required, "this endpoint speaks WebSocket\n");
+        res.set(http::field::upgrade, "websocket");
+        return send(std::move(res));
+    }
+    if (is_upgrade) {
+        // A client that asked to switch protocols gets no keep-alive on a refusal.
+        auto res = simple(http::status::not_found, "no WebSocket here; use /ws\n");
+        res.keep_alive(false);
+        return send(std::move(res));
+    }
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+        auto res = simple(http::status::method_not_allowed, "method not allowed\n");
+        res.set(http::field::allow, "GET, HEAD");
+        return send(std::move(res));
+    }
+    if (path == "/healthz") {
+        auto const up = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::steady_clock::now() - ctx_.started)
+                            .count();
+        std::string body =
+            "{\"status\":\"" + std::string(ctx_.tracker.stopping() ? "stopping" : "ok") +
+            "\",\"version\":\"" + version + "\",\"uptime_seconds\":" + std::to_string(up) +
+            ",\"connections\":" + std::to_string(ctx_.limiter.total()) +
+            ",\"rooms\":" + std::to_string(ctx_.rooms.room_count()) + "}\n";
+        auto res = simple(http::status::ok, std::move(body), "application/json");
+        res.set(http::field::cache_control, "no-store");
+        return send(std::move(res));
+    }
+    if (auto const* f = ctx_.files.find(target)) return send_file(req, *f);
+    send(simple(http::status::not_found, "not found\n"));
+}
+
+void http_session::upgrade(request&& req) {
+    auto reject = [&](http::status s, char const* why) {
+        spdlog::info("http {}: WebSocket upgrade refused: {}", remote_, why);
+        http::response<http::string_body> res{s, 11};
+        res.set(http::field::content_type, "text/plain; charset=utf-8");
+        res.set(http::field::sec_websocket_version, "13");
+        res.body() = std::string(why) + "\n";
+        res.keep_alive(false);
+        res.prepare_payload();
+        send(std::move(res));
+    };
+    if (req.method() != http::verb::get || req.version() < 11)
+        return reject(http::status::bad_request, "upgrade needs GET over HTTP/1.1");
+    if (req[http::field::sec_websocket_version] != "13")
+        return reject(http::status::upgrade_required, "Sec-WebSocket-Version must be 13");
+    auto const key = req[http::field::sec_websocket_key];
+    if (!ws::valid_client_key(key))
+        return reject(http::status::bad_request, "bad Sec-WebSocket-Key");
+    if (ctx_.tracker.stopping())
+        return reject(http::status::service_unavailable, "server shutting down");
+
+    std::string response =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Accept: " +
+        ws::accept_key(key) + "\r\nServer: roomcast/" + version + "\r\n\r\n";
+    auto const data = buffer_.data();
+    std::string leftover(static_cast<char const*>(data.data()), data.size());
+
+    // The HTTP read timer must not follow the socket into its WebSocket life.
+    stream_.expires_never();
+    auto ws =
+        std::make_shared<ws_session>(stream_.release_socket(), ctx_, std::move(ticket_), remote_);
+    ws->run(std::move(response), std::move(leftover));
+}
+
+void http_session::send(http::response<http::string_body>&& res) {
+    common_headers(res.base());
+    auto sp = std::make_shared<http::response<http::string_body>>(std::move(res));
+    response_ = sp;
+    bool const keep = sp->keep_alive() && !stopping_;
+    http::async_write(stream_, *sp,
+                      [self = shared_from_this(), keep](error_code ec, std::size_t n) {
+                          self->on_write(keep, ec, n);
+                      });
+}
+
+void http_session::send_file(request const& req, static_files::file const& f) {
+    // The body is the shared, immutable copy loaded at start: nothing is read from disk here.
+    struct file_response {
+        std::shared_ptr<std::string const> hold;
+        http::response<http::span_body<char const>> res;
+    };
+    auto sp = std::make_shared<file_response>();
+    sp->hold = f.body;
+    auto& res = sp->res;
+    res.version(req.version());
+    res.keep_alive(req.keep_alive());
+    common_headers(res.base());
+    res.set(http::field::etag, f.etag);
+    res.set(http::field::cache_control, "no-cache");
+    if (req[http::field::if_none_match] == f.etag) {
+        res.result(http::status::not_modified);
+    } else {
+        res.result(http::status::ok);
+        res.set(http::field::content_type, f.content_type);
+        if (f.content_type.rfind("text/html", 0) == 0)
+            res.set("Content-Security-Policy",
+                    "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; "
+                    "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; "
+                    "frame-ancestors 'none'");
+        if (req.method() == http::verb::head)
+            res.content_length(f.body->size());
+        else {
+            res.body() = http::span_body<char const>::value_type(f.body->data(), f.body->size());
+            res.prepare_payload();
+        }
+    }
+    response_ = sp;
+    bool const keep = res.keep_alive() && !stopping_;
+    http::async_write(stream_, res,
+                      [self = shared_from_this(), keep](error_code ec, std::size_t n) {
+                          self->on_write(keep, ec, n);
+                      });
+}
+
+void http_session::on_write(bool keep_alive, error_code ec, std::size_t) {
+    response_.reset();
+    if (ec) return fail(ec, "write");
+    if (!keep_alive) {
+        error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        return;
+    }
+    do_read();
+}
+
+void http_session::fail(error_code ec, char const* what) {
+    if (ec == net::error::operation_aborted || ec == beast::error::timeout ||
+        ec == net::error::eof || ec == net::error::connection_reset || stopping_)
+        spdlog::debug("http {}: {}: {}", remote_, what, ec.message());
+    else
+        spdlog::info("http {}: {}: {}", remote_, what, ec.message());
+}
+
+}  // namespace roomcast::transport

@@ -1,0 +1,600 @@
+#include "roomcast/transport/ws_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+
+namespace roomcast::transport {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// Bytes read per syscall into the thread's shared buffer. Idle connections hold no read
+// buffer at all: they wait for readability, and only a partial message keeps memory.
+constexpr std::size_t read_chunk = 64 * 1024;
+// Payload left in a frame above which the socket reads straight into the message.
+constexpr std::size_t direct_min = 16 * 1024;
+// Reads per wake-up before yielding to other connections on this thread.
+constexpr int reads_per_wakeup = 8;
+
+char* thread_read_buffer() {
+    thread_local std::array<char, read_chunk> buf;
+    return buf.data();
+}
+
+// Errors that are an ordinary end of a connection, logged at debug only.
+bool benign(error_code ec) {
+    return ec == net::error::operation_aborted || ec == net::error::eof ||
+           ec == net::error::connection_reset || ec == net::error::broken_pipe ||
+           ec == net::error::bad_descriptor || ec == net::error::not_connected;
+}
+
+protocol::frame_ptr control_frame(ws::opcode op, std::string payload) {
+    auto f = std::make_shared<protocol::out_frame>();
+    f->payload = std::move(payload);
+    f->text = false;
+    f->header_size =
+        static_cast<std::uint8_t>(ws::encode_header(f->header.data(), op, true, f->payload.size()));
+    return f;
+}
+
+std::string close_payload(std::uint16_t code, std::string_view reason) {
+    std::string p;
+    p += static_cast<char>(code >> 8);
+    p += static_cast<char>(code & 0xFF);
+    p.append(reason.substr(0, 123));
+    return p;
+}
+
+}  // namespace
+
+class ws_session::reader_events final : public ws::frame_reader::events {
+  public:
+    explicit reader_events(ws_session& s) : s_(s) {}
+    bool on_message(std::string&& payload, bool text) override {
+        return s_.on_message(std::move(payload), text);
+    }
+    bool on_ping(std::string_view payload) override {
+        if (s_.state_ == state::open) s_.enqueue_control(ws::opcode::pong, std::string(payload));
+        return true;
+    }
+    bool on_pong() override {
+        s_.ping_outstanding_ = false;
+        return true;
+    }
+    void on_close(std::uint16_t code, std::string_view) override { s_.on_peer_close(code); }
+
+  private:
+    ws_session& s_;
+};
+
+ws_session::ws_session(tcp::socket&& socket, context& ctx, conn_ticket ticket, std::string remote)
+    : socket_(std::move(socket)),
+      ctx_(ctx),
+      ticket_(std::move(ticket)),
+      remote_(std::move(remote)),
+      id_(ctx.next_id()),
+      reader_(ctx.cfg.max_message_bytes),
+      queue_({ctx.cfg.send_high_water_bytes, ctx.cfg.send_max_bytes, 32}),
+      heartbeat_timer_(socket_.get_executor()),
+      write_timer_(socket_.get_executor()),
+      close_timer_(socket_.get_executor()) {
+    ctx_.counters.websockets_open.fetch_add(1, std::memory_order_relaxed);
+}
+
+ws_session::~ws_session() {
+    // Backstop: every path out already left the room, but a missed one must not leave a ghost.
+    leave_room(true);
+    ctx_.counters.queued_bytes.fetch_sub(static_cast<std::int64_t>(queue_.bytes()),
+                                         std::memory_order_relaxed);
+    ctx_.counters.websockets_open.fetch_sub(1, std::memory_order_relaxed);
+    ctx_.tracker.remove(tracker_key_);
+    wake_waiters();
+    spdlog::debug("ws {} {} closed", id_, remote_);
+}
+
+void ws_session::run(std::string handshake_response, std::string leftover) {
+    // Already on the strand: the http_session that owned this socket called us from it.
+    error_code ec;
+    socket_.non_blocking(true, ec);
+    if (ec) return fail(ec, "non_blocking");
+    last_heard_ = clock::now();
+    tracker_key_ = ctx_.tracker.add(weak_from_this());
+    spdlog::debug("ws {} {} open", id_, remote_);
+
+    // The 101 response goes through the send queue like any frame (no WebSocket header).
+    auto res = std::make_shared<protocol::out_frame>();
+    res->payload = std::move(handshake_response);
+    {
+        std::lock_guard lock(out_mutex_);
+        queue_.push(res, true);
+        write_scheduled_ = true;
+    }
+    do_write();
+
+    arm_heartbeat();
+    if (!leftover.empty()) {
+        reader_events ev(*this);
+        auto st = reader_.feed(leftover.data(), leftover.size(), ev);
+        if (st != ws::frame_reader::status::ok) return process(st);
+    }
+    do_read();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Read side
+
+void ws_session::do_read() {
+    if (reading_ || state_ == state::closed || peer_closed_) return;
+    if (paused_ && state_ == state::open) return;
+    reading_ = true;
+    // Wait for readability instead of reading into a per-connection buffer: an idle
+    // connection costs no read memory.
+    socket_.async_wait(tcp::socket::wait_read,
+                       [self = shared_from_this()](error_code ec) { self->on_readable(ec); });
+}
+
+void ws_session::on_readable(error_code ec) {
+    reading_ = false;
+    if (ec) return fail(ec, "read");
+    if (state_ == state::closed) return;
+
+    reader_events ev(*this);
+    bool const discard = reader_.fail_code() != 0;  // after a protocol error: drain to EOF
+    for (int i = 0; i < reads_per_wakeup; ++i) {
+        error_code rec;
+        std::size_t n = 0;
+        bool full = false;
+        auto st = ws::frame_reader::status::ok;
+        auto direct = discard ? std::span<char>{} : reader_.direct_target(direct_min);
+        if (!direct.empty()) {
+            n = socket_.read_some(net::buffer(direct.data(), direct.size()), rec);
+            if (rec == net::error::would_block || rec == net::error::try_again) break;
+            if (rec) return fail(rec, "read");
+            full = n == direct.size();
+            last_heard_ = clock::now();
+            st = reader_.commit_direct(n, ev);
+        } else {
+            char* buf = thread_read_buffer();
+            n = socket_.read_some(net::buffer(buf, read_chunk), rec);
+            if (rec == net::error::would_block || rec == net::error::try_again) break;
+            if (rec) return fail(rec, "read");
+            full = n == read_chunk;
+            last_heard_ = clock::now();
+            if (!discard) st = reader_.feed(buf, n, ev);
+        }
+        ctx_.counters.bytes_in.fetch_add(n, std::memory_order_relaxed);
+        if (st != ws::frame_reader::status::ok) return process(st);
+        if (state_ == state::closed || peer_closed_) return;
+        if (paused_ && state_ == state::open) return;  // resume() reads again
+        if (!full) break;                              // the socket is very likely drained
+    }
+    do_read();
+}
+
+void ws_session::process(ws::frame_reader::status st) {
+    if (st == ws::frame_reader::status::failed) {
+        auto const code = reader_.fail_code();
+        if (code == ws::close_code::too_big) {
+            ctx_.counters.close_too_big.fetch_add(1, std::memory_order_relaxed);
+            spdlog::info("ws {} {}: message over {} bytes, closing with 1009", id_, remote_,
+                         ctx_.cfg.max_message_bytes);
+        } else {
+            ctx_.counters.close_protocol.fetch_add(1, std::memory_order_relaxed);
+            spdlog::info("ws {} {}: protocol error ({}), closing with {}", id_, remote_,
+                         reader_.fail_reason(), code);
+        }
+        close_with(code, reader_.fail_reason(), false);
+        do_read();  // keep draining until the client closes, so our close frame is not reset
+        return;
+    }
+    // stopped: a close frame arrived (on_peer_close did the work) or we are closing.
+    if (!peer_closed_) do_read();
+}
+
+bool ws_session::on_message(std::string&& payload, bool text) {
+    if (state_ != state::open) return true;  // after our close frame: ignore data
+    ctx_.counters.messages_in.fetch_add(1, std::memory_order_relaxed);
+    if (!text) {
+        relay(std::move(payload), false);
+        return true;
+    }
+    auto parsed = protocol::parse(payload);
+    if (!parsed) {
+        ctx_.counters.protocol_errors.fetch_add(1, std::memory_order_relaxed);
+        auto const code = static_cast<protocol::errc>(parsed.error().value());
+        spdlog::debug("ws {} {}: {}", id_, remote_, protocol::wire_code(code));
+        reply(protocol::encode_error(code));
+        return true;
+    }
+    std::visit(
+        [&](auto&& m) {
+            using T = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<T, protocol::join_msg>)
+                on_join(std::move(m));
+            else if constexpr (std::is_same_v<T, protocol::leave_msg>)
+                on_leave();
+            else
+                relay(std::move(payload), true);
+        },
+        std::move(*parsed));
+    return true;
+}
+
+void ws_session::on_join(protocol::join_msg&& j) {
+    if (room_ && rooms::room_registry::name(room_) == j.room) {
+        // Already there: answer again, change nothing.
+        auto ids = ctx_.rooms.members(room_);
+        std::erase(ids, id_);
+        reply(protocol::encode_joined(j.room, id_, ids));
+        return;
+    }
+    leave_room(true);
+    auto joined = ctx_.rooms.join(j.room, shared_from_this());
+    if (!joined) {
+        ctx_.counters.protocol_errors.fetch_add(1, std::memory_order_relaxed);
+        spdlog::info("ws {} {}: room {} is full", id_, remote_, j.room);
+        reply(protocol::encode_error(protocol::errc::room_full));
+        return;
+    }
+    room_ = std::move(joined->room);
+    reply(protocol::encode_joined(j.room, id_, joined->others));
+    ctx_.rooms.broadcast(room_, id_, protocol::encode_peer_joined(id_));
+    spdlog::debug("ws {} {} joined {} ({} others)", id_, remote_, j.room, joined->others.size());
+}
+
+void ws_session::on_leave() {
+    if (!room_) {
+        ctx_.counters.protocol_errors.fetch_add(1, std::memory_order_relaxed);
+        reply(protocol::encode_error(protocol::errc::not_joined));
+        return;
+    }
+    std::string const name = rooms::room_registry::name(room_);
+    leave_room(true);
+    reply(protocol::encode_left(name));
+}
+
+void ws_session::leave_room(bool announce) {
+    if (!room_) return;
+    auto r = std::move(room_);
+    room_.reset();
+    if (ctx_.rooms.leave(r, id_) && announce)
+        ctx_.rooms.broadcast(r, id_, protocol::encode_peer_left(id_));
+}
+
+void ws_session::relay(std::string&& payload, bool text) {
+    if (!room_) {
+        ctx_.counters.protocol_errors.fetch_add(1, std::memory_order_relaxed);
+        reply(protocol::encode_error(protocol::errc::not_joined));
+        return;
+    }
+    // One frame, shared by every recipient: the sender's bytes, with the header made once.
+    auto frame = protocol::make_frame(std::move(payload), text);
+    auto res = ctx_.rooms.broadcast(room_, id_, frame);
+    if (res.delivered) ctx_.counters.frames_relayed.fetch_add(1, std::memory_order_relaxed);
+    if (res.congested && res.congested->notify_when_drained(weak_from_this())) {
+        // A recipient is over its high-water mark: stop reading so TCP pushes back on the
+        // sender, instead of queueing without bound or dropping.
+        paused_ = true;
+        ctx_.counters.read_pauses.fetch_add(1, std::memory_order_relaxed);
+    }
+}
+
+void ws_session::reply(protocol::frame_ptr const& f) {
+    deliver(f);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Write side
+
+void ws_session::deliver(protocol::frame_ptr const& f) {
+    std::unique_lock lock(out_mutex_);
+    if (!accepting_) {
+        ++dropped_;
+        ctx_.counters.frames_dropped.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    auto const r = queue_.push(f);
+    if (r == send_queue::push_result::overflow) {
+        // Past the hard cap: this client cannot keep up. Drop what is queued (counted), send
+        // 1008 after the frame in flight, and let the room go on without it.
+        accepting_ = false;
+        std::size_t const before = queue_.bytes();
+        std::size_t const n = queue_.clear_pending() + 1;
+        ctx_.counters.queued_bytes.fetch_sub(static_cast<std::int64_t>(before - queue_.bytes()),
+                                             std::memory_order_relaxed);
+        dropped_ += n;
+        ctx_.counters.frames_dropped.fetch_add(n, std::memory_order_relaxed);
+        congested_.store(queue_.congested(), std::memory_order_relaxed);
+        lock.unlock();
+        net::post(socket_.get_executor(), [self = shared_from_this()] {
+            self->ctx_.counters.close_slow_reader.fetch_add(1, std::memory_order_relaxed);
+            spdlog::warn(
+                "ws {} {}: send queue past {} bytes, closing with 1008 ({} frames dropped)",
+                self->id_, self->remote_, self->ctx_.cfg.send_max_bytes, self->dropped_);
+            self->close_with(ws::close_code::policy_error, "client too slow", false);
+        });
+        return;
+    }
+    auto const size = static_cast<std::int64_t>(f->wire_size());
+    ctx_.counters.queued_bytes.fetch_add(size, std::memory_order_relaxed);
+    ctx_.counters.deliveries.fetch_add(1, std::memory_order_relaxed);
+    ctx_.counters.bytes_delivered.fetch_add(f->payload.size(), std::memory_order_relaxed);
+    ctx_.counters.note_queue_depth(static_cast<std::int64_t>(queue_.bytes()));
+    if (queue_.congested()) congested_.store(true, std::memory_order_relaxed);
+    if (!write_scheduled_) {
+        write_scheduled_ = true;
+        lock.unlock();
+        net::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
+    }
+}
+
+bool ws_session::congested() const noexcept {
+    return congested_.load(std::memory_order_relaxed);
+}
+
+bool ws_session::notify_when_drained(std::weak_ptr<rooms::peer> waiter) {
+    std::lock_guard lock(out_mutex_);
+    if (!queue_.congested() || !accepting_) return false;
+    waiters_.push_back(std::move(waiter));
+    return true;
+}
+
+void ws_session::resume() {
+    net::post(socket_.get_executor(), [self = shared_from_this()] {
+        if (!self->paused_) return;
+        self->paused_ = false;
+        self->do_read();
+    });
+}
+
+void ws_session::wake_waiters() {
+    std::vector<std::weak_ptr<rooms::peer>> ws;
+    {
+        std::lock_guard lock(out_mutex_);
+        ws.swap(waiters_);
+    }
+    for (auto& w : ws)
+        if (auto p = w.lock()) p->resume();
+}
+
+void ws_session::enqueue_control(ws::opcode op, std::string payload) {
+    auto f = control_frame(op, std::move(payload));
+    if (op == ws::opcode::close) close_frame_ = f;
+    bool start = false;
+    {
+        std::lock_guard lock(out_mutex_);
+        queue_.push(f, true);  // control frames are tiny and must get through
+        ctx_.counters.queued_bytes.fetch_add(static_cast<std::int64_t>(f->wire_size()),
+                                             std::memory_order_relaxed);
+        if (!write_scheduled_) write_scheduled_ = start = true;
+    }
+    if (start) do_write();
+}
+
+void ws_session::do_write() {
+    if (writing_ || state_ == state::closed) return;
+    bool has_close = false;
+    {
+        std::lock_guard lock(out_mutex_);
+        if (queue_.writing() || !queue_.has_pending()) {
+            write_scheduled_ = queue_.writing();
+            return;
+        }
+        auto batch = queue_.begin_write();
+        wbufs_.clear();
+        for (auto const& f : batch) {
+            if (f->header_size) wbufs_.emplace_back(f->header.data(), f->header_size);
+            if (!f->payload.empty()) wbufs_.emplace_back(f->payload.data(), f->payload.size());
+            if (f == close_frame_) has_close = true;
+        }
+    }
+    close_in_batch_ = has_close;
+    writing_ = true;
+    last_progress_ = clock::now();
+    arm_write_watchdog();
+    socket_.async_write_some(
+        std::span<net::const_buffer const>(wbufs_),
+        [self = shared_from_this()](error_code ec, std::size_t n) { self->on_write(ec, n); });
+}
+
+void ws_session::on_write(error_code ec, std::size_t n) {
+    writing_ = false;
+    if (ec) return fail(ec, "write");
+    last_progress_ = clock::now();
+
+    // Drop what was written; continue with the rest of the batch.
+    std::size_t i = 0;
+    while (i < wbufs_.size() && n >= wbufs_[i].size())
+        n -= wbufs_[i++].size();
+    if (i < wbufs_.size()) {
+        wbufs_[i] += n;
+        wbufs_.erase(wbufs_.begin(), wbufs_.begin() + static_cast<std::ptrdiff_t>(i));
+        writing_ = true;
+        socket_.async_write_some(std::span<net::const_buffer const>(wbufs_),
+                                 [self = shared_from_this()](error_code ec2, std::size_t n2) {
+                                     self->on_write(ec2, n2);
+                                 });
+        return;
+    }
+    wbufs_.clear();
+
+    bool more = false;
+    bool drained = false;
+    {
+        std::lock_guard lock(out_mutex_);
+        std::size_t const before = queue_.bytes();
+        queue_.end_write();
+        ctx_.counters.queued_bytes.fetch_sub(static_cast<std::int64_t>(before - queue_.bytes()),
+                                             std::memory_order_relaxed);
+        bool const c = queue_.congested();
+        congested_.store(c, std::memory_order_relaxed);
+        drained = !c && !waiters_.empty();
+        more = queue_.has_pending();
+        if (!more) write_scheduled_ = false;
+    }
+    if (drained) wake_waiters();
+
+    if (close_in_batch_) {
+        close_in_batch_ = false;
+        close_sent_ = true;
+        // Our close frame is out: half-close so the client sees EOF after it, then wait
+        // (bounded by close_timer_) for its close frame or EOF.
+        error_code ignored;
+        socket_.shutdown(tcp::socket::shutdown_send, ignored);
+        if (peer_closed_) return finish_close(nullptr);
+        do_read();
+        return;
+    }
+    if (more) do_write();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timers and closing
+
+void ws_session::arm_heartbeat() {
+    auto const wait = ping_outstanding_ ? ctx_.cfg.ping_timeout : ctx_.cfg.ping_interval;
+    heartbeat_timer_.expires_after(wait);
+    heartbeat_timer_.async_wait(
+        [self = shared_from_this()](error_code ec) { self->on_heartbeat(ec); });
+}
+
+void ws_session::on_heartbeat(error_code ec) {
+    if (ec || state_ != state::open) return;
+    auto const now = clock::now();
+    if (ping_outstanding_) {
+        if (last_heard_ >= ping_sent_) {
+            ping_outstanding_ = false;  // any bytes count as a sign of life
+        } else if (now - ping_sent_ >= ctx_.cfg.ping_timeout) {
+            ctx_.counters.close_heartbeat.fetch_add(1, std::memory_order_relaxed);
+            spdlog::info("ws {} {}: no pong within {} ms, closing", id_, remote_,
+                         ctx_.cfg.ping_timeout.count());
+            return finish_close("heartbeat timeout");
+        }
+    }
+    if (!ping_outstanding_ && now - last_heard_ >= ctx_.cfg.ping_interval) {
+        enqueue_control(ws::opcode::ping, {});
+        ping_outstanding_ = true;
+        ping_sent_ = now;
+    }
+    arm_heartbeat();
+}
+
+void ws_session::arm_write_watchdog() {
+    if (watchdog_armed_) return;
+    watchdog_armed_ = true;
+    write_timer_.expires_after(ctx_.cfg.send_timeout);
+    write_timer_.async_wait(
+        [self = shared_from_this()](error_code ec) { self->on_write_watchdog(ec); });
+}
+
+void ws_session::on_write_watchdog(error_code ec) {
+    watchdog_armed_ = false;
+    if (ec || state_ == state::closed || !writing_) return;
+    auto const stalled = clock::now() - last_progress_;
+    if (stalled >= ctx_.cfg.send_timeout) {
+        // The client stopped reading: nothing more can be written to it, so not even a close
+        // frame would arrive. Drop the connection; the others in the room go on.
+        ctx_.counters.close_slow_reader.fetch_add(1, std::memory_order_relaxed);
+        std::size_t queued;
+        {
+            std::lock_guard lock(out_mutex_);
+            queued = queue_.pending_frames();
+        }
+        spdlog::warn(
+            "ws {} {}: no write progress for {} ms, closing (slow reader; {} frames "
+            "queued are dropped)",
+            id_, remote_, ctx_.cfg.send_timeout.count(), queued);
+        return finish_close("send timeout");
+    }
+    watchdog_armed_ = true;
+    write_timer_.expires_after(ctx_.cfg.send_timeout -
+                               std::chrono::duration_cast<std::chrono::milliseconds>(stalled));
+    write_timer_.async_wait(
+        [self = shared_from_this()](error_code ec2) { self->on_write_watchdog(ec2); });
+}
+
+void ws_session::stop() {
+    net::post(socket_.get_executor(), [self = shared_from_this()] {
+        if (self->state_ != state::open) return;
+        self->ctx_.counters.close_shutdown.fetch_add(1, std::memory_order_relaxed);
+        self->close_with(ws::close_code::going_away, "server shutting down", true);
+    });
+}
+
+void ws_session::close_with(std::uint16_t code, std::string_view reason, bool flush) {
+    if (state_ != state::open) return;
+    state_ = state::closing;
+    leave_room(true);
+    std::size_t dropped = 0;
+    {
+        std::lock_guard lock(out_mutex_);
+        accepting_ = false;
+        if (!flush) {
+            std::size_t const before = queue_.bytes();
+            dropped = queue_.clear_pending();
+            ctx_.counters.queued_bytes.fetch_sub(static_cast<std::int64_t>(before - queue_.bytes()),
+                                                 std::memory_order_relaxed);
+        }
+    }
+    if (dropped) {
+        ctx_.counters.frames_dropped.fetch_add(dropped, std::memory_order_relaxed);
+        spdlog::info("ws {} {}: closing, {} queued frames dropped", id_, remote_, dropped);
+    }
+    wake_waiters();  // senders paused on us must not wait for a queue that will never drain
+    enqueue_control(ws::opcode::close, close_payload(code, reason));
+    close_timer_.expires_after(ctx_.cfg.close_timeout);
+    close_timer_.async_wait([self = shared_from_this()](error_code ec) {
+        if (!ec) self->finish_close(self->close_sent_ ? nullptr : "close timeout");
+    });
+}
+
+void ws_session::on_peer_close(std::uint16_t code) {
+    peer_closed_ = true;
+    if (state_ == state::open) {
+        // Answer with the same code (RFC 6455 §5.5.1), then close once it is written.
+        close_with(code == 1005 ? ws::close_code::normal : code, {}, false);
+        return;
+    }
+    if (close_sent_) finish_close(nullptr);
+    // Otherwise our close frame is still queued; on_write finishes when it is out.
+}
+
+void ws_session::finish_close(char const* why) {
+    if (state_ == state::closed) return;
+    state_ = state::closed;
+    leave_room(true);
+    std::size_t dropped = 0;
+    {
+        std::lock_guard lock(out_mutex_);
+        accepting_ = false;
+        std::size_t const before = queue_.bytes();
+        dropped = queue_.clear_pending();
+        ctx_.counters.queued_bytes.fetch_sub(static_cast<std::int64_t>(before - queue_.bytes()),
+                                             std::memory_order_relaxed);
+    }
+    if (dropped) {
+        ctx_.counters.frames_dropped.fetch_add(dropped, std::memory_order_relaxed);
+        spdlog::info("ws {} {}: {} queued frames dropped at close", id_, remote_, dropped);
+    }
+    if (why) spdlog::debug("ws {} {}: closing ({})", id_, remote_, why);
+    error_code ignored;
+    heartbeat_timer_.cancel();
+    write_timer_.cancel();
+    close_timer_.cancel();
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    wake_waiters();
+}
+
+void ws_session::fail(error_code ec, char const* what) {
+    if (state_ == state::closed) return;
+    if (benign(ec) || state_ == state::closing)
+        spdlog::debug("ws {} {}: {}: {}", id_, remote_, what, ec.message());
+    else
+        spdlog::warn("ws {} {}: {}: {}", id_, remote_, what, ec.message());
+    finish_close(what);
+}
+
+}  // namespace roomcast::transport

@@ -1,0 +1,122 @@
+// A reader that stops reading must not grow the server's memory without bound, must be
+// disconnected, and must not stop the others in its room from receiving.
+#include "support/test_server.hpp"
+#include "support/ws_client.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace roomcast;
+using namespace roomcast::test;
+
+namespace {
+
+/** Upgrades a raw socket with a tiny receive buffer, joins `room`, and never reads again. */
+tcp::socket stalled_client(net::io_context& ioc, std::uint16_t port, std::string const& room) {
+    tcp::socket s(ioc);
+    s.open(tcp::v4());
+    s.set_option(net::socket_base::receive_buffer_size(4096));
+    s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    std::string const req =
+        "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    net::write(s, net::buffer(req));
+    // A masked text frame {"type":"join","room":...}.
+    std::string const payload = R"({"type":"join","room":")" + room + "\"}";
+    std::string frame;
+    frame += static_cast<char>(0x81);
+    frame += static_cast<char>(0x80 | payload.size());
+    char const key[4] = {1, 2, 3, 4};
+    frame.append(key, 4);
+    for (std::size_t i = 0; i < payload.size(); ++i)
+        frame += static_cast<char>(payload[i] ^ key[i % 4]);
+    net::write(s, net::buffer(frame));
+    return s;
+}
+
+}  // namespace
+
+TEST(Backpressure, StalledReaderIsClosedOthersReceiveEverythingMemoryBounded) {
+    auto cfg = test_config();
+    cfg.max_message_bytes = 64u << 10;
+    cfg.send_high_water_bytes = 256u << 10;
+    cfg.send_max_bytes = 1u << 20;
+    cfg.send_timeout = std::chrono::milliseconds(500);
+    running_server s(cfg);
+
+    net::io_context ioc;
+    ws_client sender(s.port()), good(s.port());
+    sender.join("bp");
+    good.join("bp");
+    auto stalled = stalled_client(ioc, s.port(), "bp");
+    EXPECT_EQ(sender.read_until("peer-joined")["id"], good.id());
+    auto const stalled_id = sender.read_until("peer-joined")["id"];
+
+    // 24 MiB in 384 frames: far more than the kernel buffers and the queue limits hold.
+    constexpr int frames = 384;
+    std::string payload(60u << 10, 'p');
+    int received = 0;
+    bool ok = true;
+    for (int i = 0; i < frames && ok; ++i) {
+        std::memcpy(payload.data(), &i, sizeof i);
+        sender.send_binary(payload, std::chrono::seconds(30));
+        // The good reader keeps up; every frame arrives, in order.
+        for (;;) {
+            auto m = good.read(std::chrono::seconds(30));
+            if (m.ec) {
+                ok = false;
+                ADD_FAILURE() << "good reader: " << m.ec.message() << " after " << received;
+                break;
+            }
+            if (m.text) continue;  // presence messages
+            int seq;
+            std::memcpy(&seq, m.data.data(), sizeof seq);
+            EXPECT_EQ(seq, received);
+            ++received;
+            break;
+        }
+    }
+    EXPECT_EQ(received, frames);
+    EXPECT_EQ(sender.read_until("peer-left", std::chrono::seconds(30))["id"], stalled_id);
+
+    auto const& c = s.get().counters();
+    EXPECT_EQ(c.close_slow_reader.load(), 1u);
+    // Bounded: no connection ever held more than the hard cap plus one frame.
+    EXPECT_LE(c.queued_bytes_peak.load(),
+              static_cast<std::int64_t>(cfg.send_max_bytes + cfg.max_message_bytes));
+    EXPECT_GE(c.read_pauses.load(), 1u);
+    // Nothing was lost silently: what the stalled reader did not get is counted.
+    EXPECT_GE(c.frames_dropped.load() + c.close_slow_reader.load(), 1u);
+}
+
+TEST(Backpressure, ManySendersIntoAStalledReaderHitTheHardCap) {
+    auto cfg = test_config();
+    cfg.max_message_bytes = 64u << 10;
+    cfg.send_high_water_bytes = 512u << 10;
+    cfg.send_max_bytes = 512u << 10;
+    cfg.send_timeout = std::chrono::seconds(30);  // the cap, not the timer, must trip
+    running_server s(cfg);
+
+    net::io_context ioc;
+    std::vector<std::unique_ptr<ws_client>> senders;
+    for (int i = 0; i < 6; ++i) {
+        senders.push_back(std::make_unique<ws_client>(s.port()));
+        senders.back()->join("cap");
+    }
+    auto stalled = stalled_client(ioc, s.port(), "cap");
+    std::string const payload(64u << 10, 'q');
+    auto const deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    // Each round every sender sends one frame, so the stalled queue takes six at once.
+    for (int round = 0; round < 200 && s.get().counters().close_slow_reader.load() == 0 &&
+                        std::chrono::steady_clock::now() < deadline;
+         ++round) {
+        for (auto& c : senders)
+            c->send_binary(payload, std::chrono::seconds(30));
+        for (auto& c : senders)
+            c->barrier(std::chrono::seconds(30));  // drain their inboxes
+    }
+    auto const& c = s.get().counters();
+    EXPECT_EQ(c.close_slow_reader.load(), 1u);
+    EXPECT_GE(c.frames_dropped.load(), 1u);
+    EXPECT_LE(c.queued_bytes_peak.load(),
+              static_cast<std::int64_t>(cfg.send_max_bytes + cfg.max_message_bytes));
+}
