@@ -168,7 +168,7 @@ std::vector<option> const& options() {
                   "a connection's queued bytes past which it is closed with 1008",
                   &config::send_max_bytes),
         duration_opt("--send-timeout", "ROOMCAST_SEND_TIMEOUT",
-                     "a write making no progress this long closes the connection (1008)",
+                     "a write making no progress this long drops the connection (slow reader)",
                      &config::send_timeout),
         duration_opt("--ping-interval", "ROOMCAST_PING_INTERVAL",
                      "ping a connection that has been quiet this long", &config::ping_interval),
@@ -285,15 +285,9 @@ config_result parse_config(std::vector<std::string> const& args,
     config cfg;
     auto const& table = options();
 
-    // Variables first, so flags can override them.
-    for (auto const& o : table) {
-        auto it = env.find(o.env);
-        if (it == env.end()) continue;
-        std::string err;
-        if (!o.set(cfg, it->second, err))
-            return config_error{std::string("invalid ") + o.env + "='" + it->second + "': " + err};
-    }
-
+    // Flags first, to learn which settings they give; a variable is read only for the
+    // settings no flag overrides (so a bad variable under a good flag is no error).
+    std::vector<std::pair<option const*, std::string>> from_flags;
     for (std::size_t i = 0; i < args.size(); ++i) {
         std::string const& a = args[i];
         if (a == "--help" || a == "-h") return config_exit{config_help()};
@@ -314,9 +308,23 @@ config_result parse_config(std::vector<std::string> const& args,
             if (i + 1 >= args.size()) return config_error{"option " + name + " needs a value"};
             value = args[++i];
         }
+        from_flags.emplace_back(&*it, value);
+    }
+
+    for (auto const& o : table) {
+        auto it = env.find(o.env);
+        if (it == env.end()) continue;
+        bool const overridden = std::any_of(from_flags.begin(), from_flags.end(),
+                                            [&](auto const& f) { return f.first == &o; });
+        if (overridden) continue;
         std::string err;
-        if (!it->set(cfg, value, err))
-            return config_error{"invalid " + name + " '" + value + "': " + err};
+        if (!o.set(cfg, it->second, err))
+            return config_error{std::string("invalid ") + o.env + "='" + it->second + "': " + err};
+    }
+    for (auto const& [o, value] : from_flags) {
+        std::string err;
+        if (!o->set(cfg, value, err))
+            return config_error{std::string("invalid ") + o->flag + " '" + value + "': " + err};
     }
 
     // Relations between limits.
@@ -325,7 +333,7 @@ config_result parse_config(std::vector<std::string> const& args,
                             ") must not exceed send-max-bytes (" +
                             format_bytes(cfg.send_max_bytes) + ")"};
     // One frame in flight plus one arriving must fit, or every large photo trips the cap.
-    if (cfg.send_max_bytes < 2 * cfg.max_message_bytes)
+    if (cfg.max_message_bytes > cfg.send_max_bytes / 2)  // no overflow, unlike 2 * max
         return config_error{"send-max-bytes (" + format_bytes(cfg.send_max_bytes) +
                             ") must be at least twice max-message-bytes (" +
                             format_bytes(cfg.max_message_bytes) + ")"};

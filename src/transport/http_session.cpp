@@ -213,7 +213,7 @@ void http_session::send_file(request const& req, static_files::file const& f) {
         if (f.content_type.rfind("text/html", 0) == 0)
             res.set("Content-Security-Policy",
                     "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; "
-                    "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; "
+                    "connect-src 'self' ws: wss: blob: data:; object-src 'none'; base-uri 'none'; "
                     "frame-ancestors 'none'");
         if (req.method() == http::verb::head)
             res.content_length(f.body->size());

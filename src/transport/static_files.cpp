@@ -133,24 +133,31 @@ std::optional<std::string> static_files::load(std::string const& root, static_fi
         return !rel.empty() && *rel.begin() != "..";
     };
 
-    fs::recursive_directory_iterator it(base, fs::directory_options::follow_directory_symlink, ec);
+    // Directory symlinks are not followed (no cycles, no escapes); a file symlink is served
+    // only when its target is inside the root and no part of the target's path is hidden.
+    auto const hidden = [](fs::path const& rel) {
+        for (auto const& part : rel) {
+            auto const s = part.string();
+            if (!s.empty() && s.front() == '.') return true;
+        }
+        return false;
+    };
+    fs::recursive_directory_iterator it(base, fs::directory_options::none, ec);
     if (ec) return "web root '" + root + "': " + ec.message();
     std::size_t total = 0;
     for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
         if (ec) return "reading web root: " + ec.message();
-        fs::path const real = fs::canonical(it->path(), ec);
-        if (ec || !inside(real)) {
-            // A symlink out of the root (or a dangling one): never served.
-            if (it->is_directory()) it.disable_recursion_pending();
-            ec.clear();
-            continue;
-        }
+        std::error_code fec;
+        bool const is_dir = it->is_directory(fec) && !it->is_symlink(fec);
         auto const name = it->path().filename().string();
         if (!name.empty() && name.front() == '.') {  // no dotfiles, no dot directories
-            if (it->is_directory()) it.disable_recursion_pending();
+            if (is_dir) it.disable_recursion_pending();
             continue;
         }
-        if (!fs::is_regular_file(real, ec)) continue;
+        if (is_dir) continue;
+        fs::path const real = fs::canonical(it->path(), fec);
+        if (fec || !inside(real) || hidden(real.lexically_relative(base))) continue;
+        if (!fs::is_regular_file(real, fec) || fec) continue;
         std::ifstream in(real, std::ios::binary);
         std::ostringstream ss;
         ss << in.rdbuf();

@@ -312,7 +312,8 @@ void ws_session::deliver(protocol::frame_ptr const& f) {
             self->ctx_.counters.close_slow_reader.fetch_add(1, std::memory_order_relaxed);
             spdlog::warn(
                 "ws {} {}: send queue past {} bytes, closing with 1008 ({} frames dropped)",
-                self->id_, self->remote_, self->ctx_.cfg.send_max_bytes, self->dropped_);
+                self->id_, self->remote_, self->ctx_.cfg.send_max_bytes,
+                self->dropped_.load(std::memory_order_relaxed));
             self->close_with(ws::close_code::policy_error, "client too slow", false);
         });
         return;
@@ -463,6 +464,12 @@ void ws_session::arm_heartbeat() {
 void ws_session::on_heartbeat(error_code ec) {
     if (ec || state_ != state::open) return;
     auto const now = clock::now();
+    if (paused_) {
+        // We stopped reading this client ourselves (a recipient is congested), so its pongs
+        // sit unread in the socket: silence is ours, not the client's.
+        last_heard_ = now;
+        ping_outstanding_ = false;
+    }
     if (ping_outstanding_) {
         if (last_heard_ >= ping_sent_) {
             ping_outstanding_ = false;  // any bytes count as a sign of life

@@ -99,6 +99,7 @@ TEST(Relay, RoomsAreIsolated) {
     a.send_text(R"({"type":"image","data":"for room one"})");
     a.barrier();  // a's frame has been delivered to every queue it was going to reach
     d.send_text(R"({"type":"image","data":"for room two"})");
+    d.barrier();
     auto got = c.barrier();
     for (auto& m : got)
         EXPECT_EQ(m.data.find("room one"), std::string::npos) << m.data;

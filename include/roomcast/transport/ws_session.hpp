@@ -96,15 +96,13 @@ class ws_session final : public rooms::peer,
     bool paused_ = false;       // waiting for a congested recipient to drain
     bool peer_closed_ = false;  // the client's close frame arrived
     bool close_sent_ = false;
-    bool close_queued_ = false;
-    std::string leftover_;
 
     // Outgoing: guarded by out_mutex_ (deliver() runs on other strands).
     mutable std::mutex out_mutex_;
     send_queue queue_;
     bool write_scheduled_ = false;  // a do_write is posted or a write is in flight
     bool accepting_ = true;         // false once closing: later frames are dropped and counted
-    std::size_t dropped_ = 0;
+    std::atomic<std::size_t> dropped_{0};  // frames refused once closing (for the log)
     std::vector<std::weak_ptr<rooms::peer>> waiters_;
     std::atomic<bool> congested_{false};
 

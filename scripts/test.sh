@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what is missing, then builds and runs every test: unit and integration tests in the
+# release build, again under ASan+UBSan and under TSan, then the browser tests and a smoke run
+# of the benchmarks. Stops at the first failure.
+#
+#   scripts/test.sh                # everything (what CI runs)
+#   scripts/test.sh release asan   # only the named stages
+# Stages: release asan tsan browser bench
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+stages=("$@")
+[ ${#stages[@]} -gt 0 ] || stages=(release asan tsan browser bench)
+want() { local s; for s in "${stages[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
+
+deps=()
+if want browser; then deps+=(--browser); fi
+scripts/install-deps.sh "${deps[@]}"
+
+ctest_preset() {
+  local preset=$1; shift
+  echo "=== [$preset] configure + build"
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset"
+  echo "=== [$preset] ctest"
+  ctest --preset "$preset" "$@"
+}
+
+want release && ctest_preset release
+want asan && ctest_preset asan
+# TSan: the tests that run threads (the registry under contention, the live server).
+want tsan && ctest_preset tsan -L 'unit|integration'
+if want browser && [ -x tests/browser/run.sh ]; then
+  echo "=== [browser] chromium + playwright-core"
+  tests/browser/run.sh
+fi
+if want bench && [ -x bench/run ]; then
+  echo "=== [bench] smoke run (checks the harness works; asserts no timing)"
+  bench/run --smoke
+fi
+echo "=== all requested stages passed: ${stages[*]}"

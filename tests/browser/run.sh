@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Browser tests: Debian chromium + playwright-core (pinned in package-lock.json), against the
+# release build of roomcast. Builds it if missing.
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$(cd ../.. && pwd)
+if [ ! -x "$root/build/release/roomcast" ]; then
+  (cd "$root" && cmake --preset release >/dev/null && cmake --build --preset release --target roomcast)
+fi
+npm ci --no-audit --no-fund --loglevel=error
+node --test --test-concurrency=1 ./*.test.mjs

@@ -1,0 +1,481 @@
+#include <roomcast/protocol/codec.hpp>
+
+#include <roomcast/protocol/errc.hpp>
+#include <roomcast/protocol/frame.hpp>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+using namespace roomcast::protocol;
+using json = nlohmann::json;
+
+// The error a parse produced, or a failure when it succeeded.
+errc error_of(std::string_view text) {
+    auto r = parse(text);
+    EXPECT_FALSE(r.has_value()) << "parsed OK but expected an error: " << text;
+    if (r.has_value()) return static_cast<errc>(0);
+    EXPECT_EQ(&r.error().category(), &category()) << text;
+    return static_cast<errc>(r.error().value());
+}
+
+message ok_of(std::string_view text) {
+    auto r = parse(text);
+    EXPECT_TRUE(r.has_value()) << "expected success: " << text << " got "
+                               << (r.has_value() ? "" : r.error().message());
+    if (!r.has_value()) return message{relay_msg{}};
+    return *r;
+}
+
+std::string join_text(std::string_view room) {
+    return std::string(R"({"type":"join","room":")") + std::string(room) + "\"}";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Message kinds
+
+TEST(CodecParse, JoinWithoutResume) {
+    auto m = ok_of(R"({"type":"join","room":"lobby"})");
+    ASSERT_TRUE(std::holds_alternative<join_msg>(m));
+    auto const& j = std::get<join_msg>(m);
+    EXPECT_EQ(j.room, "lobby");
+    EXPECT_FALSE(j.resume.has_value());
+}
+
+TEST(CodecParse, JoinWithResume) {
+    auto m = ok_of(R"({"room":"a-b_C9","resume":"tok-123","type":"join"})");
+    ASSERT_TRUE(std::holds_alternative<join_msg>(m));
+    auto const& j = std::get<join_msg>(m);
+    EXPECT_EQ(j.room, "a-b_C9");
+    ASSERT_TRUE(j.resume.has_value());
+    EXPECT_EQ(*j.resume, "tok-123");
+}
+
+TEST(CodecParse, JoinWithEmptyResumeIsPresentAndEmpty) {
+    auto m = ok_of(R"({"type":"join","room":"r","resume":""})");
+    ASSERT_TRUE(std::holds_alternative<join_msg>(m));
+    ASSERT_TRUE(std::get<join_msg>(m).resume.has_value());
+    EXPECT_EQ(*std::get<join_msg>(m).resume, "");
+}
+
+TEST(CodecParse, JoinWithWhitespaceAndExtraFields) {
+    auto m = ok_of(
+        " \t\r\n{ \"type\" : \"join\" , \"room\" : \"x\" , \"extra\" : [1, {\"a\": null}] }\n");
+    ASSERT_TRUE(std::holds_alternative<join_msg>(m));
+    EXPECT_EQ(std::get<join_msg>(m).room, "x");
+}
+
+TEST(CodecParse, JoinWithEscapedKeysAndValues) {
+    // "\u0074ype" is "type"; "\u006Coby" decodes to "loby".
+    auto m = ok_of(R"({"\u0074ype":"jo\u0069n","room":"\u006Coby"})");
+    ASSERT_TRUE(std::holds_alternative<join_msg>(m));
+    EXPECT_EQ(std::get<join_msg>(m).room, "loby");
+}
+
+TEST(CodecParse, Leave) {
+    EXPECT_TRUE(std::holds_alternative<leave_msg>(ok_of(R"({"type":"leave"})")));
+    // Extra fields (even a room) do not change a leave.
+    EXPECT_TRUE(std::holds_alternative<leave_msg>(ok_of(R"({"type":"leave","room":5})")));
+}
+
+TEST(CodecParse, AnyOtherTypeIsRelay) {
+    for (std::string_view t :
+         {R"({"type":"chat","text":"hi"})", R"({"type":""})", R"({"type":"JOIN","room":5})",
+          R"({"type":"Leave"})", R"({"type":"join "})", R"({"type":"joined","room":"x"})",
+          R"({"type":"\u00e9t\u00e9"})", R"({"type":"x","data":[1,2,{"type":"join"}]})"}) {
+        auto m = ok_of(t);
+        EXPECT_TRUE(std::holds_alternative<relay_msg>(m)) << t;
+    }
+}
+
+TEST(CodecParse, RelayDoesNotValidateRoom) {
+    // A relay message carrying a "room" field that would be a bad room is still a relay.
+    EXPECT_TRUE(std::holds_alternative<relay_msg>(ok_of(R"({"type":"x","room":"../etc"})")));
+    EXPECT_TRUE(std::holds_alternative<relay_msg>(ok_of(R"({"type":"x","room":7})")));
+}
+
+TEST(CodecParse, NestedTypeKeysAreIgnored) {
+    // Only the top-level "type" counts.
+    EXPECT_EQ(error_of(R"({"data":{"type":"join","room":"a"}})"), errc::bad_message);
+    EXPECT_EQ(error_of(R"({"data":[{"type":"leave"}]})"), errc::bad_message);
+    auto m = ok_of(R"({"a":{"type":"join","room":"a"},"type":"leave"})");
+    EXPECT_TRUE(std::holds_alternative<leave_msg>(m));
+    m = ok_of(R"({"type":"chat","inner":{"type":"join","room":"zzz"}})");
+    EXPECT_TRUE(std::holds_alternative<relay_msg>(m));
+    // A nested room does not satisfy a top-level join.
+    EXPECT_EQ(error_of(R"({"type":"join","x":{"room":"a"}})"), errc::bad_message);
+    // Nor does a nested room override the top-level one.
+    m = ok_of(R"({"type":"join","room":"top","x":{"room":"bad room!"},"y":[{"room":7}]})");
+    ASSERT_TRUE(std::holds_alternative<join_msg>(m));
+    EXPECT_EQ(std::get<join_msg>(m).room, "top");
+}
+
+TEST(CodecParse, DuplicateKeysLastWins) {
+    EXPECT_TRUE(std::holds_alternative<leave_msg>(ok_of(R"({"type":"join","type":"leave"})")));
+    EXPECT_TRUE(std::holds_alternative<leave_msg>(ok_of(R"({"type":5,"type":"leave"})")));
+    EXPECT_EQ(error_of(R"({"type":"leave","type":5})"), errc::bad_message);
+    EXPECT_EQ(error_of(R"({"type":"leave","type":null})"), errc::bad_message);
+
+    auto m = ok_of(R"({"type":"join","room":"first","room":"second"})");
+    ASSERT_TRUE(std::holds_alternative<join_msg>(m));
+    EXPECT_EQ(std::get<join_msg>(m).room, "second");
+
+    EXPECT_EQ(error_of(R"({"type":"join","room":"ok","room":5})"), errc::bad_message);
+    m = ok_of(R"({"type":"join","room":5,"room":"ok"})");
+    ASSERT_TRUE(std::holds_alternative<join_msg>(m));
+    EXPECT_EQ(std::get<join_msg>(m).room, "ok");
+
+    EXPECT_EQ(error_of(R"({"type":"join","room":"ok","room":"bad room"})"), errc::bad_room);
+    EXPECT_EQ(error_of(R"({"type":"join","room":"a","resume":"t","resume":{}})"),
+              errc::bad_message);
+    m = ok_of(R"({"type":"join","room":"a","resume":[],"resume":"t2"})");
+    ASSERT_TRUE(std::holds_alternative<join_msg>(m));
+    EXPECT_EQ(std::get<join_msg>(m).resume.value_or(""), "t2");
+}
+
+TEST(CodecParse, LargeRelayFrameParses) {
+    // Several MB: a long string, plus an array of many numbers and nested objects.
+    std::string text = R"({"type":"photo","data":")";
+    text.append(4u << 20, 'A');
+    text += R"(","nums":[)";
+    for (int i = 0; i < 100000; ++i)
+        text += (i ? ",1" : "1");
+    text += R"(],"deep":{"a":{"b":{"c":[[[]]]}}}})";
+    ASSERT_GT(text.size(), 4u << 20);
+    auto r = parse(text);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_TRUE(std::holds_alternative<relay_msg>(*r));
+
+    // The same frame with one byte cut off is bad JSON.
+    text.pop_back();
+    EXPECT_EQ(error_of(text), errc::bad_json);
+}
+
+TEST(CodecParse, DeeplyNestedRelayParses) {
+    std::string text = R"({"type":"x","d":)";
+    text.append(10000, '[');
+    text.append(10000, ']');
+    text += "}";
+    EXPECT_TRUE(std::holds_alternative<relay_msg>(ok_of(text)));
+}
+
+TEST(CodecParse, UnicodeInsideRelayStringsIsFine) {
+    // Valid multi-byte UTF-8 and escaped surrogate pairs.
+    EXPECT_TRUE(std::holds_alternative<relay_msg>(
+        ok_of("{\"type\":\"chat\",\"t\":\"h\xC3\xA9llo \xF0\x9F\x98\x80 \\ud83d\\ude00\"}")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// bad-json
+
+TEST(CodecParse, BadJson) {
+    std::vector<std::string> cases = {
+        "",
+        " ",
+        "{",
+        R"({"type":"join","room":"a")",
+        R"({"type":"join","room":"a)",
+        R"({"type":"join","room":)",
+        R"({"type":"join" "room":"a"})",
+        R"({"type":"join",})",
+        R"({"type":"leave"} x)",
+        R"({"type":"leave"}})",
+        R"({"type":"leave"}{})",
+        R"({"type":"leave"} {"type":"leave"})",
+        R"({"type":"leave"},)",
+        R"({type:"leave"})",
+        R"({'type':'leave'})",
+        R"({"type":"leave" /* c */})",
+        R"({"type":"leave"} // c)",
+        R"({"type":"x","n":01})",
+        R"({"type":"x","n":NaN})",
+        R"({"type":"x","n":.5})",
+        R"({"type":"x","v":undefined})",
+        R"({"type":"x","v":True})",
+        R"({"type":"x","s":"\x"})",
+        R"({"type":"x","s":"\u12"})",
+        R"({"type":"x","s":"\ud800"})",          // lone high surrogate escape
+        "{\"type\":\"x\",\"s\":\"tab\there\"}",  // raw control character in a string
+        "{\"type\":\"x\",\"s\":\"nl\nhere\"}",
+        "\xEF\xBB",  // half a BOM
+        "nul",
+        "tru",
+        "[1,2",
+    };
+    for (auto const& c : cases)
+        EXPECT_EQ(error_of(c), errc::bad_json) << "input: " << c;
+}
+
+TEST(CodecParse, InvalidUtf8InsideStringIsBadJson) {
+    std::vector<std::string> cases = {
+        "{\"type\":\"chat\",\"t\":\"\xFF\"}",
+        "{\"type\":\"chat\",\"t\":\"\xC3\"}",              // truncated 2-byte sequence
+        "{\"type\":\"chat\",\"t\":\"\xC0\xAF\"}",          // overlong '/'
+        "{\"type\":\"chat\",\"t\":\"\xED\xA0\x80\"}",      // encoded surrogate
+        "{\"type\":\"chat\",\"t\":\"\xF4\x90\x80\x80\"}",  // > U+10FFFF
+        "{\"type\":\"chat\",\"t\":\"\xE2\x82\"}",          // truncated 3-byte sequence
+        "{\"type\":\"chat\",\"\xFE\":1}",                  // in a key
+        "{\"type\":\"j\xC3\x28oin\",\"room\":\"a\"}",      // in the type itself
+        "{\"type\":\"join\",\"room\":\"a\xFF\"}",          // in the room
+    };
+    for (auto const& c : cases)
+        EXPECT_EQ(error_of(c), errc::bad_json) << "input: " << c;
+}
+
+TEST(CodecParse, EmbeddedNulIsBadJson) {
+    std::string text = R"({"type":"leave"})";
+    text.insert(text.begin() + 1, '\0');
+    EXPECT_EQ(error_of(text), errc::bad_json);
+    std::string s("{\"type\":\"a\0b\"}", 14);
+    EXPECT_EQ(error_of(s), errc::bad_json);
+}
+
+// ---------------------------------------------------------------------------------------------
+// bad-message
+
+TEST(CodecParse, NotAnObjectIsBadMessage) {
+    for (std::string_view t : {R"([])", R"([{"type":"leave"}])", R"(42)", R"(-1.5e3)", R"("join")",
+                               R"(true)", R"(false)", R"(null)", " 7 "}) {
+        EXPECT_EQ(error_of(t), errc::bad_message) << t;
+    }
+}
+
+TEST(CodecParse, TypeMissingOrNotAStringIsBadMessage) {
+    for (std::string_view t :
+         {R"({})", R"({"room":"a"})", R"({"Type":"join","room":"a"})", R"({"type ":"leave"})",
+          R"({"type":null})", R"({"type":1})", R"({"type":true})", R"({"type":{}})",
+          R"({"type":{"type":"leave"}})", R"({"type":["leave"]})", R"({"type":1.0e2})"}) {
+        EXPECT_EQ(error_of(t), errc::bad_message) << t;
+    }
+}
+
+TEST(CodecParse, JoinRoomMissingOrNotAStringIsBadMessage) {
+    for (std::string_view t :
+         {R"({"type":"join"})", R"({"type":"join","room":null})", R"({"type":"join","room":1})",
+          R"({"type":"join","room":true})", R"({"type":"join","room":["a"]})",
+          R"({"type":"join","room":{"name":"a"}})", R"({"type":"join","Room":"a"})"}) {
+        EXPECT_EQ(error_of(t), errc::bad_message) << t;
+    }
+}
+
+TEST(CodecParse, JoinResumeNotAStringIsBadMessage) {
+    for (std::string_view t :
+         {R"({"type":"join","room":"a","resume":null})", R"({"type":"join","room":"a","resume":7})",
+          R"({"type":"join","room":"a","resume":false})",
+          R"({"type":"join","room":"a","resume":["t"]})",
+          R"({"type":"join","room":"a","resume":{"t":1}})"}) {
+        EXPECT_EQ(error_of(t), errc::bad_message) << t;
+    }
+}
+
+TEST(CodecParse, BadMessageBeatsBadRoomOnlyWhenRoomIsNotAString) {
+    // A string room that is invalid is bad-room even if resume is also present and valid.
+    EXPECT_EQ(error_of(R"({"type":"join","room":"","resume":"t"})"), errc::bad_room);
+}
+
+// ---------------------------------------------------------------------------------------------
+// bad-room / valid_room
+
+TEST(CodecParse, BadRoom) {
+    std::vector<std::string> rooms = {
+        "",
+        std::string(129, 'a'),
+        "a/b",
+        "/",
+        ".",
+        "..",
+        "a.b",
+        "a b",
+        " a",
+        "a ",
+        "\xC3\xA9t\xC3\xA9",  // non-ASCII (valid UTF-8)
+        "caf\\u00e9",         // non-ASCII via an escape
+        "a\\u0000b",          // NUL via an escape
+        "a\\nb",
+        "a\\\\b",  // backslash
+        "a:b",
+        "a+b",
+        "a%20b",
+        "a@b",
+        "a*",
+    };
+    for (auto const& r : rooms)
+        EXPECT_EQ(error_of(join_text(r)), errc::bad_room) << "room: " << r;
+}
+
+TEST(CodecParse, Room128CharsIsAccepted) {
+    std::string room(max_room_length, 'x');
+    room[0] = 'A';
+    room[127] = '9';
+    auto m = ok_of(join_text(room));
+    ASSERT_TRUE(std::holds_alternative<join_msg>(m));
+    EXPECT_EQ(std::get<join_msg>(m).room, room);
+    EXPECT_EQ(std::get<join_msg>(m).room.size(), 128u);
+}
+
+TEST(ValidRoom, Boundaries) {
+    EXPECT_EQ(max_room_length, 128u);
+    EXPECT_FALSE(valid_room(""));
+    EXPECT_TRUE(valid_room("a"));
+    EXPECT_TRUE(valid_room("-"));
+    EXPECT_TRUE(valid_room("_"));
+    EXPECT_TRUE(valid_room("AZaz09_-"));
+    EXPECT_TRUE(valid_room(std::string(128, 'z')));
+    EXPECT_FALSE(valid_room(std::string(129, 'z')));
+    EXPECT_FALSE(valid_room(std::string_view("a\0b", 3)));
+    // Every byte outside [A-Za-z0-9_-] is refused.
+    for (int c = 0; c < 256; ++c) {
+        char ch = static_cast<char>(c);
+        bool const expected = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                              (c >= '0' && c <= '9') || c == '_' || c == '-';
+        EXPECT_EQ(valid_room(std::string_view(&ch, 1)), expected) << "byte " << c;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// errc
+
+TEST(Errc, WireCodesAndMessages) {
+    EXPECT_EQ(wire_code(errc::bad_json), "bad-json");
+    EXPECT_EQ(wire_code(errc::bad_message), "bad-message");
+    EXPECT_EQ(wire_code(errc::bad_room), "bad-room");
+    EXPECT_EQ(wire_code(errc::not_joined), "not-joined");
+    EXPECT_EQ(wire_code(errc::room_full), "room-full");
+    for (errc e :
+         {errc::bad_json, errc::bad_message, errc::bad_room, errc::not_joined, errc::room_full}) {
+        boost::system::error_code ec = e;  // implicit: is_error_code_enum
+        EXPECT_TRUE(ec.failed());
+        EXPECT_EQ(ec, make_error_code(e));
+        EXPECT_EQ(std::string(ec.category().name()), "roomcast.protocol");
+        EXPECT_FALSE(ec.message().empty());
+        EXPECT_NE(ec.message(), "unknown protocol error");
+    }
+    EXPECT_EQ(category().message(999), "unknown protocol error");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoders
+
+// Checks the frame is a FIN text frame whose header matches its payload, and returns its JSON.
+json decode_frame(frame_ptr const& f) {
+    EXPECT_TRUE(f);
+    if (!f) return {};
+    EXPECT_TRUE(f->text);
+    EXPECT_GE(f->header_size, 2);
+    EXPECT_EQ(f->header[0], 0x81);  // FIN + text
+    if (f->payload.size() < 126) {
+        EXPECT_EQ(f->header_size, 2);
+        EXPECT_EQ(f->header[1], f->payload.size());
+    }
+    EXPECT_EQ(f->wire_size(), f->header_size + f->payload.size());
+    json j = json::parse(f->payload, nullptr, /*allow_exceptions=*/false);
+    EXPECT_FALSE(j.is_discarded()) << f->payload;
+    return j;
+}
+
+TEST(CodecEncode, Joined) {
+    std::vector<std::uint64_t> peers = {1, 42, 18446744073709551615ull};
+    auto j = decode_frame(encode_joined("lobby", 7, peers));
+    ASSERT_TRUE(j.is_object());
+    EXPECT_EQ(j.size(), 4u);
+    EXPECT_EQ(j.at("type"), "joined");
+    EXPECT_EQ(j.at("room"), "lobby");
+    EXPECT_EQ(j.at("id").get<std::uint64_t>(), 7u);
+    ASSERT_TRUE(j.at("peers").is_array());
+    EXPECT_EQ(j.at("peers").get<std::vector<std::uint64_t>>(), peers);
+}
+
+TEST(CodecEncode, JoinedWithNoPeersHasEmptyArray) {
+    auto j = decode_frame(encode_joined("r", 1, {}));
+    ASSERT_TRUE(j.contains("peers"));
+    EXPECT_TRUE(j.at("peers").is_array());
+    EXPECT_TRUE(j.at("peers").empty());
+}
+
+TEST(CodecEncode, JoinedIsParsedBackAsRelay) {
+    // A server message echoed by a client is just a relay, never a join.
+    auto f = encode_joined("lobby", 1, {});
+    EXPECT_TRUE(std::holds_alternative<relay_msg>(ok_of(f->payload)));
+}
+
+TEST(CodecEncode, Left) {
+    auto j = decode_frame(encode_left(std::string(128, 'q')));
+    EXPECT_EQ(j.size(), 2u);
+    EXPECT_EQ(j.at("type"), "left");
+    EXPECT_EQ(j.at("room"), std::string(128, 'q'));
+}
+
+TEST(CodecEncode, PeerJoinedAndLeft) {
+    auto j = decode_frame(encode_peer_joined(123456789012345ull));
+    EXPECT_EQ(j.size(), 2u);
+    EXPECT_EQ(j.at("type"), "peer-joined");
+    EXPECT_EQ(j.at("id").get<std::uint64_t>(), 123456789012345ull);
+
+    j = decode_frame(encode_peer_left(0));
+    EXPECT_EQ(j.size(), 2u);
+    EXPECT_EQ(j.at("type"), "peer-left");
+    EXPECT_EQ(j.at("id").get<std::uint64_t>(), 0u);
+}
+
+TEST(CodecEncode, ErrorEveryCode) {
+    for (errc e :
+         {errc::bad_json, errc::bad_message, errc::bad_room, errc::not_joined, errc::room_full}) {
+        auto j = decode_frame(encode_error(e));
+        EXPECT_EQ(j.size(), 3u);
+        EXPECT_EQ(j.at("type"), "error");
+        EXPECT_EQ(j.at("code").get<std::string>(), wire_code(e));
+        // The message contains a quote for bad_message: it must survive escaping.
+        EXPECT_EQ(j.at("message").get<std::string>(), make_error_code(e).message());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// make_frame
+
+struct header_case {
+    std::size_t size;
+    std::vector<std::uint8_t> len_bytes;  // header bytes after the first
+};
+
+TEST(MakeFrame, HeaderForEachLengthClass) {
+    std::vector<header_case> cases = {
+        {0, {0x00}},
+        {1, {0x01}},
+        {125, {0x7D}},
+        {126, {0x7E, 0x00, 0x7E}},
+        {65535, {0x7E, 0xFF, 0xFF}},
+        {65536, {0x7F, 0, 0, 0, 0, 0, 0x01, 0x00, 0x00}},
+        {70000, {0x7F, 0, 0, 0, 0, 0, 0x01, 0x11, 0x70}},
+    };
+    for (bool text : {true, false}) {
+        for (auto const& c : cases) {
+            std::string payload(c.size, 'p');
+            auto f = make_frame(payload, text);
+            ASSERT_TRUE(f);
+            EXPECT_EQ(f->text, text);
+            EXPECT_EQ(f->payload, payload);
+            ASSERT_EQ(f->header_size, 1 + c.len_bytes.size()) << "size " << c.size;
+            EXPECT_EQ(f->header[0], text ? 0x81 : 0x82) << "size " << c.size;
+            for (std::size_t i = 0; i < c.len_bytes.size(); ++i)
+                EXPECT_EQ(f->header[1 + i], c.len_bytes[i]) << "size " << c.size << " byte " << i;
+            EXPECT_EQ(f->wire_size(), c.size + f->header_size);
+        }
+    }
+}
+
+TEST(MakeFrame, PayloadIsKeptByteForByte) {
+    std::string payload;
+    for (int i = 0; i < 256; ++i)
+        payload += static_cast<char>(i);
+    auto f = make_frame(payload, false);
+    EXPECT_EQ(f->payload, payload);
+    EXPECT_EQ(f->header_size, 4);
+}
+
+}  // namespace

@@ -1,0 +1,534 @@
+#include <roomcast/rooms/room_registry.hpp>
+
+#include <roomcast/protocol/codec.hpp>
+#include <roomcast/protocol/errc.hpp>
+#include <roomcast/protocol/frame.hpp>
+#include <roomcast/rooms/peer.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using roomcast::protocol::errc;
+using roomcast::protocol::frame_ptr;
+using roomcast::protocol::make_frame;
+using roomcast::rooms::peer;
+using roomcast::rooms::room_handle;
+using roomcast::rooms::room_registry;
+
+/** Records what it is given. Thread-safe. */
+class fake_peer final : public peer {
+  public:
+    explicit fake_peer(std::uint64_t id) : id_(id) {}
+
+    std::uint64_t id() const noexcept override { return id_; }
+
+    void deliver(frame_ptr const& f) override {
+        {
+            std::lock_guard lock(mutex_);
+            frames_.push_back(f);
+        }
+        if (congest_after_ != 0 && count() >= congest_after_) congested_ = true;
+        if (on_deliver) on_deliver(f);
+    }
+
+    bool congested() const noexcept override { return congested_.load(); }
+
+    void set_congested(bool c) { congested_ = c; }
+    /** Becomes congested once it holds n frames (0: never by itself). */
+    void congest_after(std::size_t n) { congest_after_ = n; }
+
+    std::size_t count() const {
+        std::lock_guard lock(mutex_);
+        return frames_.size();
+    }
+    std::vector<frame_ptr> frames() const {
+        std::lock_guard lock(mutex_);
+        return frames_;
+    }
+
+    std::function<void(frame_ptr const&)> on_deliver;  // set before sharing across threads
+
+  private:
+    std::uint64_t const id_;
+    mutable std::mutex mutex_;
+    std::vector<frame_ptr> frames_;
+    std::atomic<bool> congested_{false};
+    std::size_t congest_after_ = 0;
+};
+
+std::shared_ptr<fake_peer> make_peer(std::uint64_t id) {
+    return std::make_shared<fake_peer>(id);
+}
+
+frame_ptr text(std::string s) {
+    return make_frame(std::move(s), true);
+}
+
+room_handle join_ok(room_registry& reg, std::string const& name, std::shared_ptr<peer> const& p,
+                    std::vector<std::uint64_t> const& expected_others) {
+    auto r = reg.join(name, p);
+    EXPECT_TRUE(r.has_value()) << "join " << name << " by " << p->id();
+    if (!r.has_value()) return nullptr;
+    EXPECT_EQ(r->others, expected_others) << "join " << name << " by " << p->id();
+    EXPECT_TRUE(r->room);
+    return r->room;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Join / leave
+
+TEST(RoomRegistry, EmptyRegistry) {
+    room_registry reg(4);
+    EXPECT_EQ(reg.room_count(), 0u);
+    EXPECT_EQ(reg.member_count(), 0u);
+    EXPECT_TRUE(reg.members(nullptr).empty());
+    EXPECT_FALSE(reg.leave(nullptr, 1));
+    auto b = reg.broadcast(nullptr, 1, text("x"));
+    EXPECT_EQ(b.delivered, 0u);
+    EXPECT_FALSE(b.congested);
+}
+
+TEST(RoomRegistry, JoinReportsOthersInJoinOrder) {
+    room_registry reg(8);
+    auto p1 = make_peer(1), p2 = make_peer(2), p3 = make_peer(3);
+    auto r1 = join_ok(reg, "lobby", p1, {});
+    auto r2 = join_ok(reg, "lobby", p2, {1});
+    auto r3 = join_ok(reg, "lobby", p3, {1, 2});
+    EXPECT_EQ(r1, r2);
+    EXPECT_EQ(r2, r3);
+    EXPECT_EQ(room_registry::name(r1), "lobby");
+    EXPECT_EQ(reg.members(r1), (std::vector<std::uint64_t>{1, 2, 3}));
+    EXPECT_EQ(reg.room_count(), 1u);
+    EXPECT_EQ(reg.member_count(), 3u);
+    // Joining delivers nothing by itself (announcing is the session's job).
+    EXPECT_EQ(p1->count(), 0u);
+    EXPECT_EQ(p2->count(), 0u);
+}
+
+TEST(RoomRegistry, LeaveRemovesOnlyThatMember) {
+    room_registry reg(8);
+    auto p1 = make_peer(1), p2 = make_peer(2), p3 = make_peer(3);
+    auto r = join_ok(reg, "a", p1, {});
+    join_ok(reg, "a", p2, {1});
+    join_ok(reg, "a", p3, {1, 2});
+    EXPECT_TRUE(reg.leave(r, 2));
+    EXPECT_EQ(reg.members(r), (std::vector<std::uint64_t>{1, 3}));
+    EXPECT_EQ(reg.member_count(), 2u);
+    EXPECT_EQ(reg.room_count(), 1u);
+    // A newcomer sees the remaining members.
+    auto p4 = make_peer(4);
+    join_ok(reg, "a", p4, {1, 3});
+}
+
+TEST(RoomRegistry, LeaveOfNonMemberReturnsFalse) {
+    room_registry reg(8);
+    auto p1 = make_peer(1), p2 = make_peer(2);
+    auto r = join_ok(reg, "a", p1, {});
+    EXPECT_FALSE(reg.leave(r, 2));  // never joined
+    EXPECT_FALSE(reg.leave(r, 0));
+    EXPECT_TRUE(reg.leave(r, 1));
+    EXPECT_FALSE(reg.leave(r, 1));  // already left
+    EXPECT_EQ(reg.member_count(), 0u);
+}
+
+TEST(RoomRegistry, LeaveOfMemberOfAnotherRoomReturnsFalse) {
+    room_registry reg(8);
+    auto p1 = make_peer(1), p2 = make_peer(2);
+    auto ra = join_ok(reg, "a", p1, {});
+    auto rb = join_ok(reg, "b", p2, {});
+    EXPECT_FALSE(reg.leave(ra, 2));
+    EXPECT_FALSE(reg.leave(rb, 1));
+    EXPECT_EQ(reg.members(ra), (std::vector<std::uint64_t>{1}));
+    EXPECT_EQ(reg.members(rb), (std::vector<std::uint64_t>{2}));
+    EXPECT_EQ(reg.member_count(), 2u);
+}
+
+TEST(RoomRegistry, RoomDeletedWhenEmpty) {
+    room_registry reg(8);
+    auto p1 = make_peer(1), p2 = make_peer(2);
+    auto r = join_ok(reg, "temp", p1, {});
+    join_ok(reg, "temp", p2, {1});
+    join_ok(reg, "other", make_peer(9), {});
+    EXPECT_EQ(reg.room_count(), 2u);
+    EXPECT_TRUE(reg.leave(r, 1));
+    EXPECT_EQ(reg.room_count(), 2u);
+    EXPECT_TRUE(reg.leave(r, 2));
+    EXPECT_EQ(reg.room_count(), 1u);
+    EXPECT_TRUE(reg.members(r).empty());
+    // Joining the name again makes a fresh room; the old handle is dead.
+    auto p3 = make_peer(3);
+    auto r2 = join_ok(reg, "temp", p3, {});
+    EXPECT_NE(r2, r);
+    EXPECT_EQ(reg.room_count(), 2u);
+    EXPECT_FALSE(reg.leave(r, 3));  // the stale handle does not know the new member
+    EXPECT_EQ(reg.broadcast(r, 0, text("stale")).delivered, 0u);
+    EXPECT_EQ(p3->count(), 0u);
+    // And leaving through the stale handle did not delete the new room.
+    EXPECT_EQ(reg.room_count(), 2u);
+    EXPECT_EQ(reg.members(r2), (std::vector<std::uint64_t>{3}));
+}
+
+TEST(RoomRegistry, SwitchRooms) {
+    room_registry reg(8);
+    auto p1 = make_peer(1), p2 = make_peer(2), p3 = make_peer(3);
+    auto ra = join_ok(reg, "a", p1, {});
+    join_ok(reg, "a", p2, {1});
+    auto rb = join_ok(reg, "b", p3, {});
+    // p1 moves from a to b: leave then join, as the session does.
+    EXPECT_TRUE(reg.leave(ra, 1));
+    join_ok(reg, "b", p1, {3});
+    EXPECT_EQ(reg.members(ra), (std::vector<std::uint64_t>{2}));
+    EXPECT_EQ(reg.members(rb), (std::vector<std::uint64_t>{3, 1}));
+    EXPECT_EQ(reg.member_count(), 3u);
+    EXPECT_EQ(reg.room_count(), 2u);
+    reg.broadcast(rb, 3, text("to b"));
+    EXPECT_EQ(p1->count(), 1u);
+    EXPECT_EQ(p2->count(), 0u);
+}
+
+TEST(RoomRegistry, RoomNamesAreCaseSensitiveAndExact) {
+    room_registry reg(8);
+    auto r1 = join_ok(reg, "Room", make_peer(1), {});
+    auto r2 = join_ok(reg, "room", make_peer(2), {});
+    auto r3 = join_ok(reg, "room-", make_peer(3), {});
+    EXPECT_NE(r1, r2);
+    EXPECT_NE(r2, r3);
+    EXPECT_EQ(reg.room_count(), 3u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Capacity
+
+TEST(RoomRegistry, RoomFullAtTheLimitAndStateUnchanged) {
+    room_registry reg(3);
+    std::vector<std::shared_ptr<fake_peer>> p;
+    for (std::uint64_t i = 1; i <= 5; ++i)
+        p.push_back(make_peer(i));
+    auto r = join_ok(reg, "small", p[0], {});
+    join_ok(reg, "small", p[1], {1});
+    join_ok(reg, "small", p[2], {1, 2});
+    auto full = reg.join("small", p[3]);
+    ASSERT_FALSE(full.has_value());
+    EXPECT_EQ(full.error(), errc::room_full);
+    EXPECT_EQ(reg.members(r), (std::vector<std::uint64_t>{1, 2, 3}));
+    EXPECT_EQ(reg.member_count(), 3u);
+    EXPECT_EQ(reg.room_count(), 1u);
+    // The refused peer is not a member: broadcasts do not reach it, leave says false.
+    reg.broadcast(r, 1, text("hi"));
+    EXPECT_EQ(p[3]->count(), 0u);
+    EXPECT_FALSE(reg.leave(r, 4));
+    // Other rooms are unaffected by one being full.
+    join_ok(reg, "big", p[3], {});
+    // Room for one again after a leave.
+    EXPECT_TRUE(reg.leave(r, 2));
+    join_ok(reg, "small", p[4], {1, 3});
+    EXPECT_FALSE(reg.join("small", p[1]).has_value());
+}
+
+TEST(RoomRegistry, LimitOfTwo) {
+    room_registry reg(2);
+    auto r = join_ok(reg, "pair", make_peer(1), {});
+    join_ok(reg, "pair", make_peer(2), {1});
+    auto third = reg.join("pair", make_peer(3));
+    ASSERT_FALSE(third.has_value());
+    EXPECT_EQ(third.error(), errc::room_full);
+    EXPECT_EQ(reg.members(r).size(), 2u);
+}
+
+TEST(RoomRegistry, ZeroLimitRefusesAndCreatesNoRoom) {
+    room_registry reg(0);
+    auto j = reg.join("nobody", make_peer(1));
+    ASSERT_FALSE(j.has_value());
+    EXPECT_EQ(j.error(), errc::room_full);
+    EXPECT_EQ(reg.room_count(), 0u);
+    EXPECT_EQ(reg.member_count(), 0u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Broadcast
+
+TEST(RoomRegistry, BroadcastExcludesSenderAndSharesTheFrame) {
+    room_registry reg(8);
+    auto p1 = make_peer(1), p2 = make_peer(2), p3 = make_peer(3);
+    auto r = join_ok(reg, "a", p1, {});
+    join_ok(reg, "a", p2, {1});
+    join_ok(reg, "a", p3, {1, 2});
+    auto f = text(R"({"type":"chat"})");
+    auto b = reg.broadcast(r, 2, f);
+    EXPECT_EQ(b.delivered, 2u);
+    EXPECT_FALSE(b.congested);
+    EXPECT_EQ(p2->count(), 0u);
+    ASSERT_EQ(p1->count(), 1u);
+    ASSERT_EQ(p3->count(), 1u);
+    EXPECT_EQ(p1->frames()[0], f);  // the same shared frame, not a copy
+    EXPECT_EQ(p3->frames()[0], f);
+}
+
+TEST(RoomRegistry, BroadcastFromNonMemberReachesEveryone) {
+    room_registry reg(8);
+    auto p1 = make_peer(1), p2 = make_peer(2);
+    auto r = join_ok(reg, "a", p1, {});
+    join_ok(reg, "a", p2, {1});
+    EXPECT_EQ(reg.broadcast(r, 99, text("server")).delivered, 2u);
+    EXPECT_EQ(p1->count(), 1u);
+    EXPECT_EQ(p2->count(), 1u);
+}
+
+TEST(RoomRegistry, BroadcastToLoneMemberDeliversNothing) {
+    room_registry reg(8);
+    auto p1 = make_peer(1);
+    auto r = join_ok(reg, "solo", p1, {});
+    auto b = reg.broadcast(r, 1, text("echo?"));
+    EXPECT_EQ(b.delivered, 0u);
+    EXPECT_EQ(p1->count(), 0u);
+}
+
+TEST(RoomRegistry, BroadcastPreservesOrderPerRecipient) {
+    room_registry reg(8);
+    auto p1 = make_peer(1), p2 = make_peer(2);
+    auto r = join_ok(reg, "a", p1, {});
+    join_ok(reg, "a", p2, {1});
+    std::vector<frame_ptr> sent;
+    for (int i = 0; i < 50; ++i) {
+        sent.push_back(text(std::to_string(i)));
+        reg.broadcast(r, 1, sent.back());
+    }
+    EXPECT_EQ(p2->frames(), sent);
+    EXPECT_EQ(p1->count(), 0u);
+}
+
+TEST(RoomRegistry, RoomsAreIsolated) {
+    room_registry reg(8);
+    auto a1 = make_peer(1), a2 = make_peer(2), b1 = make_peer(3), b2 = make_peer(4);
+    auto ra = join_ok(reg, "a", a1, {});
+    join_ok(reg, "a", a2, {1});
+    auto rb = join_ok(reg, "b", b1, {});
+    join_ok(reg, "b", b2, {3});
+    EXPECT_EQ(reg.broadcast(ra, 1, text("for a")).delivered, 1u);
+    EXPECT_EQ(reg.broadcast(rb, 4, text("for b")).delivered, 1u);
+    ASSERT_EQ(a2->count(), 1u);
+    ASSERT_EQ(b1->count(), 1u);
+    EXPECT_EQ(a2->frames()[0]->payload, "for a");
+    EXPECT_EQ(b1->frames()[0]->payload, "for b");
+    EXPECT_EQ(a1->count(), 0u);
+    EXPECT_EQ(b2->count(), 0u);
+}
+
+TEST(RoomRegistry, ExpiredPeersAreSkipped) {
+    room_registry reg(8);
+    auto p1 = make_peer(1), p3 = make_peer(3);
+    auto p2 = make_peer(2);
+    auto r = join_ok(reg, "a", p1, {});
+    join_ok(reg, "a", p2, {1});
+    join_ok(reg, "a", p3, {1, 2});
+    p2.reset();  // the session is gone without leaving
+    auto b = reg.broadcast(r, 1, text("x"));
+    EXPECT_EQ(b.delivered, 1u);
+    EXPECT_EQ(p3->count(), 1u);
+    // The expired member can still be removed by id, and then the room is consistent.
+    EXPECT_TRUE(reg.leave(r, 2));
+    EXPECT_EQ(reg.members(r), (std::vector<std::uint64_t>{1, 3}));
+    EXPECT_EQ(reg.member_count(), 2u);
+}
+
+TEST(RoomRegistry, AllPeersExpiredDeliversNothing) {
+    room_registry reg(8);
+    room_handle r;
+    {
+        auto p1 = make_peer(1), p2 = make_peer(2);
+        r = join_ok(reg, "a", p1, {});
+        join_ok(reg, "a", p2, {1});
+    }
+    auto b = reg.broadcast(r, 0, text("x"));
+    EXPECT_EQ(b.delivered, 0u);
+    EXPECT_FALSE(b.congested);
+}
+
+TEST(RoomRegistry, BroadcastReportsACongestedRecipient) {
+    room_registry reg(8);
+    auto p1 = make_peer(1), p2 = make_peer(2), p3 = make_peer(3);
+    auto r = join_ok(reg, "a", p1, {});
+    join_ok(reg, "a", p2, {1});
+    join_ok(reg, "a", p3, {1, 2});
+    p3->set_congested(true);
+    auto b = reg.broadcast(r, 1, text("x"));
+    EXPECT_EQ(b.delivered, 2u);  // a congested peer is still delivered to
+    EXPECT_EQ(b.congested, p3);
+    EXPECT_EQ(p3->count(), 1u);
+
+    // Nobody congested: nothing reported.
+    p3->set_congested(false);
+    EXPECT_FALSE(reg.broadcast(r, 1, text("y")).congested);
+
+    // The sender's own congestion is not reported (it is not a recipient).
+    p1->set_congested(true);
+    EXPECT_FALSE(reg.broadcast(r, 1, text("z")).congested);
+    EXPECT_EQ(reg.broadcast(r, 2, text("w")).congested, p1);
+}
+
+TEST(RoomRegistry, CongestionIsCheckedAfterDelivery) {
+    room_registry reg(8);
+    auto p1 = make_peer(1), p2 = make_peer(2);
+    auto r = join_ok(reg, "a", p1, {});
+    join_ok(reg, "a", p2, {1});
+    p2->congest_after(2);  // this frame's delivery pushes it over
+    EXPECT_FALSE(reg.broadcast(r, 1, text("1")).congested);
+    EXPECT_EQ(reg.broadcast(r, 1, text("2")).congested, p2);
+}
+
+TEST(RoomRegistry, SeveralCongestedRecipientsReportOne) {
+    room_registry reg(8);
+    std::vector<std::shared_ptr<fake_peer>> p;
+    room_handle r;
+    for (std::uint64_t i = 1; i <= 4; ++i) {
+        p.push_back(make_peer(i));
+        auto j = reg.join("a", p.back());
+        ASSERT_TRUE(j.has_value());
+        r = j->room;
+        if (i > 1) p.back()->set_congested(true);
+    }
+    auto b = reg.broadcast(r, 1, text("x"));
+    EXPECT_EQ(b.delivered, 3u);
+    ASSERT_TRUE(b.congested);
+    EXPECT_NE(b.congested, p[0]);
+    EXPECT_TRUE(b.congested->congested());
+}
+
+TEST(RoomRegistry, PeerCodeRunsWithNoRegistryLockHeld) {
+    // A recipient that re-enters the registry from deliver() must not deadlock.
+    room_registry reg(8);
+    auto p1 = make_peer(1), p2 = make_peer(2);
+    auto r = join_ok(reg, "a", p1, {});
+    join_ok(reg, "a", p2, {1});
+    std::size_t seen_rooms = 0;
+    std::vector<std::uint64_t> seen_members;
+    p2->on_deliver = [&](frame_ptr const&) {
+        seen_rooms = reg.room_count();
+        seen_members = reg.members(r);
+        EXPECT_TRUE(reg.leave(r, 2));
+        auto j = reg.join("elsewhere", p2);
+        EXPECT_TRUE(j.has_value());
+    };
+    auto b = reg.broadcast(r, 1, text("x"));
+    EXPECT_EQ(b.delivered, 1u);
+    EXPECT_EQ(seen_rooms, 1u);
+    EXPECT_EQ(seen_members, (std::vector<std::uint64_t>{1, 2}));
+    EXPECT_EQ(reg.members(r), (std::vector<std::uint64_t>{1}));
+    EXPECT_EQ(reg.room_count(), 2u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Concurrency (run under the tsan preset too)
+
+TEST(RoomRegistry, ConcurrentJoinLeaveBroadcast) {
+    constexpr int threads = 4;
+    constexpr int peers_per_thread = 3;
+    constexpr int rounds = 300;
+    char const* const names[] = {"r0", "r1", "r2"};
+    room_registry reg(5);  // small enough that room_full happens too
+
+    std::atomic<std::size_t> joins{0}, fulls{0}, deliveries{0};
+    std::atomic<bool> stop_reader{false};
+    std::vector<std::shared_ptr<fake_peer>> all;
+    for (int t = 0; t < threads; ++t)
+        for (int k = 0; k < peers_per_thread; ++k)
+            all.push_back(make_peer(static_cast<std::uint64_t>(100 * (t + 1) + k)));
+
+    auto worker = [&](int t) {
+        std::vector<room_handle> in(peers_per_thread);
+        for (int i = 0; i < rounds; ++i) {
+            int const k = i % peers_per_thread;
+            auto& me = all[static_cast<std::size_t>(t * peers_per_thread + k)];
+            if (in[k]) {
+                auto b = reg.broadcast(in[k], me->id(), text("m"));
+                deliveries += b.delivered;
+                EXPECT_LE(b.delivered, 4u);
+                if ((i + t) % 3 == 0) {
+                    EXPECT_TRUE(reg.leave(in[k], me->id()));
+                    in[k].reset();
+                }
+            } else {
+                auto j = reg.join(names[(i + t) % 3], me);
+                if (j.has_value()) {
+                    ++joins;
+                    EXPECT_LE(j->others.size(), 4u);
+                    in[k] = j->room;
+                } else {
+                    EXPECT_EQ(j.error(), errc::room_full);
+                    ++fulls;
+                }
+            }
+        }
+        for (int k = 0; k < peers_per_thread; ++k) {
+            if (in[k]) {
+                EXPECT_TRUE(reg.leave(
+                    in[k], all[static_cast<std::size_t>(t * peers_per_thread + k)]->id()));
+            }
+        }
+    };
+    // A reader walking the registry meanwhile.
+    std::thread reader([&] {
+        int loops = 0;
+        while (!stop_reader.load() && loops < 100000) {
+            EXPECT_LE(reg.member_count(), static_cast<std::size_t>(threads * peers_per_thread));
+            EXPECT_LE(reg.room_count(), 3u);
+            ++loops;
+        }
+    });
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+        pool.emplace_back(worker, t);
+    for (auto& th : pool)
+        th.join();
+    stop_reader = true;
+    reader.join();
+
+    EXPECT_GT(joins.load(), 0u);
+    EXPECT_EQ(reg.member_count(), 0u);
+    EXPECT_EQ(reg.room_count(), 0u);
+    std::size_t received = 0;
+    for (auto const& p : all)
+        received += p->count();
+    EXPECT_EQ(received, deliveries.load());
+}
+
+TEST(RoomRegistry, ConcurrentBroadcastsToOneRoomDeliverEverything) {
+    constexpr int senders = 4;
+    constexpr int per_sender = 500;
+    room_registry reg(16);
+    std::vector<std::shared_ptr<fake_peer>> p;
+    room_handle r;
+    for (int i = 0; i < senders + 1; ++i) {
+        p.push_back(make_peer(static_cast<std::uint64_t>(i + 1)));
+        auto j = reg.join("hub", p.back());
+        ASSERT_TRUE(j.has_value());
+        r = j->room;
+    }
+    std::vector<std::thread> pool;
+    for (int s = 0; s < senders; ++s) {
+        pool.emplace_back([&, s] {
+            for (int i = 0; i < per_sender; ++i)
+                reg.broadcast(r, static_cast<std::uint64_t>(s + 1), text("x"));
+        });
+    }
+    for (auto& th : pool)
+        th.join();
+    // The listener (last peer) got every frame; each sender got everyone else's.
+    EXPECT_EQ(p.back()->count(), static_cast<std::size_t>(senders * per_sender));
+    for (int s = 0; s < senders; ++s)
+        EXPECT_EQ(p[static_cast<std::size_t>(s)]->count(),
+                  static_cast<std::size_t>((senders - 1) * per_sender));
+}
+
+}  // namespace
