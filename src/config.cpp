@@ -18,8 +18,10 @@ struct option {
     char const* flag;
     char const* env;
     char const* help;
+    // (set and show below; a switch takes no value on the command line)
     std::function<bool(config&, std::string const&, std::string&)> set;  // false: error text
     std::function<std::string(config const&)> show;
+    bool is_switch = false;
 };
 
 std::string format_bytes(std::size_t n) {
@@ -192,6 +194,44 @@ std::vector<option> const& options() {
         duration_opt("--shutdown-timeout", "ROOMCAST_SHUTDOWN_TIMEOUT",
                      "on SIGTERM/SIGINT, time allowed for connections to close before exit",
                      &config::shutdown_timeout),
+        duration_opt("--resume-grace", "ROOMCAST_RESUME_GRACE",
+                     "how long a dropped member's seat is held for it to resume",
+                     &config::resume_grace),
+        bytes_opt("--resume-buffer-bytes", "ROOMCAST_RESUME_BUFFER_BYTES",
+                  "bytes relayed to an away seat kept for replay; past this the seat is released",
+                  &config::resume_buffer_bytes),
+        {"--public-url", "ROOMCAST_PUBLIC_URL",
+         "the URL phones should open (behind a proxy or NAT), e.g. https://photos.example.com",
+         [](config& c, std::string const& v, std::string& err) {
+             std::string u = v;
+             while (!u.empty() && u.back() == '/')
+                 u.pop_back();
+             bool const scheme = u.rfind("http://", 0) == 0 || u.rfind("https://", 0) == 0;
+             auto const host_at = u.find("://") + 3;
+             if (!scheme || u.size() <= host_at ||
+                 u.find_first_of(" \t\r\n\"<>?#", 0) != std::string::npos) {
+                 err = "expected an http:// or https:// origin such as https://photos.example.com";
+                 return false;
+             }
+             c.public_url = u;
+             return true;
+         },
+         [](config const& c) {
+             return c.public_url.empty() ? std::string("(none)") : c.public_url;
+         }},
+        {"--qr", "ROOMCAST_QR", "print the first URL to open as a QR code in the terminal",
+         [](config& c, std::string const& v, std::string& err) {
+             if (v == "1" || v == "true" || v == "yes" || v == "on") {
+                 c.print_qr = true;
+             } else if (v == "0" || v == "false" || v == "no" || v == "off" || v.empty()) {
+                 c.print_qr = false;
+             } else {
+                 err = "expected 1/0, true/false, yes/no or on/off";
+                 return false;
+             }
+             return true;
+         },
+         [](config const& c) { return std::string(c.print_qr ? "on" : "off"); }, true},
     };
     return table;
 }
@@ -263,8 +303,8 @@ std::string config_help() {
        << "variable. Sizes take k/KiB, m/MiB, g/GiB; durations take ms, s, m, h (plain = s).\n\n";
     config const defaults;
     for (auto const& o : options()) {
-        os << "  " << o.flag << " <value>\n      " << o.help << "\n      env " << o.env
-           << ", default " << o.show(defaults) << "\n";
+        os << "  " << o.flag << (o.is_switch ? "" : " <value>") << "\n      " << o.help
+           << "\n      env " << o.env << ", default " << o.show(defaults) << "\n";
     }
     os << "  --help       print this text\n  --version    print the version\n";
     return os.str();
@@ -305,8 +345,12 @@ config_result parse_config(std::vector<std::string> const& args,
         if (it == table.end())
             return config_error{"unknown option '" + a + "' (see roomcast --help)"};
         if (!has_value) {
-            if (i + 1 >= args.size()) return config_error{"option " + name + " needs a value"};
-            value = args[++i];
+            if (it->is_switch) {
+                value = "1";
+            } else {
+                if (i + 1 >= args.size()) return config_error{"option " + name + " needs a value"};
+                value = args[++i];
+            }
         }
         from_flags.emplace_back(&*it, value);
     }

@@ -1,12 +1,16 @@
 #include "roomcast/server.hpp"
 
 #include <roomcast/net.hpp>
+#include <roomcast/pairing/origins.hpp>
+#include <roomcast/pairing/qr.hpp>
+#include <roomcast/protocol/codec.hpp>
 #include <roomcast/rooms/room_registry.hpp>
 #include <roomcast/transport/listener.hpp>
 #include <roomcast/version.hpp>
 
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -24,7 +28,8 @@ struct server::impl {
           ctx{cfg, registry, counters, files, limiter, tracker},
           signals(ioc),
           deadline(ioc),
-          control(net::make_strand(ioc)) {}
+          control(net::make_strand(ioc)),
+          reaper(control) {}
 
     config cfg;
     unsigned threads;
@@ -39,6 +44,7 @@ struct server::impl {
     net::signal_set signals;
     net::steady_timer deadline;
     net::strand<net::io_context::executor_type> control;  // serialises shutdown steps
+    net::steady_timer reaper;  // releases held seats whose grace period ended
     std::vector<std::thread> pool;
     std::uint16_t bound_port = 0;
     int shutdown_calls = 0;
@@ -53,6 +59,7 @@ struct server::impl {
         spdlog::info("shutting down: closing {} connections (at most {} ms)", tracker.size(),
                      cfg.shutdown_timeout.count());
         if (lst) lst->stop();
+        reaper.cancel();
         deadline.expires_after(cfg.shutdown_timeout);
         deadline.async_wait([this](error_code ec) {
             if (ec) return;
@@ -67,6 +74,34 @@ struct server::impl {
                 signals.cancel(ignored);
                 deadline.cancel();
             });
+        });
+    }
+
+    // Once a second (or sooner for short grace periods, as in tests): held seats past their
+    // deadline, or whose buffer overflowed, are released and their rooms told.
+    void arm_reaper() {
+        auto const tick = std::min<std::chrono::milliseconds>(
+            std::chrono::seconds(1), cfg.resume_grace / 4 + std::chrono::milliseconds(1));
+        reaper.expires_after(tick);
+        reaper.async_wait([this](error_code ec) {
+            if (ec || shutdown_calls > 0) return;
+            for (auto const& r : registry.expire(std::chrono::steady_clock::now())) {
+                if (r.overflowed) {
+                    counters.seats_overflowed.fetch_add(1, std::memory_order_relaxed);
+                    counters.frames_dropped.fetch_add(r.dropped, std::memory_order_relaxed);
+                    spdlog::warn(
+                        "seat {} in {} released: more than {} bytes relayed while it was "
+                        "away ({} frames lost)",
+                        r.id, rooms::room_registry::name(r.room), cfg.resume_buffer_bytes,
+                        r.dropped);
+                } else {
+                    counters.seats_expired.fetch_add(1, std::memory_order_relaxed);
+                    spdlog::debug("seat {} in {} released after {} ms away", r.id,
+                                  rooms::room_registry::name(r.room), cfg.resume_grace.count());
+                }
+                registry.broadcast(r.room, r.id, protocol::encode_peer_left(r.id));
+            }
+            arm_reaper();
         });
     }
 
@@ -102,7 +137,9 @@ std::optional<std::string> server::start() {
         return "cannot listen on " + m.cfg.host + ":" + std::to_string(m.cfg.port) + ": " +
                e.message();
     m.bound_port = m.lst->local_endpoint().port();
+    m.ctx.port = m.bound_port;
     m.lst->run();
+    net::post(m.control, [&m] { m.arm_reaper(); });
 
     std::string const shown_host = addr.is_unspecified() ? "localhost" : m.cfg.host;
     spdlog::info(
@@ -111,6 +148,22 @@ std::optional<std::string> server::start() {
         version, addr.is_v6() && !addr.is_unspecified() ? "[" + shown_host + "]" : shown_host,
         m.bound_port, m.cfg.host, m.bound_port, m.threads, root, m.files.size());
     spdlog::info("config: {}", describe(m.cfg));
+
+    // Tell the operator what a phone should open, and draw it when asked (--qr).
+    std::vector<std::string> urls;
+    if (!m.cfg.public_url.empty()) urls.push_back(m.cfg.public_url + "/");
+    if (addr.is_unspecified())
+        for (auto const& o : pairing::lan_origins(pairing::system_interfaces(), m.bound_port))
+            urls.push_back(o + "/");
+    for (auto const& u : urls)
+        spdlog::info("open {} on your devices", u);
+    if (m.cfg.print_qr) {
+        if (urls.empty())
+            spdlog::warn("--qr: no public URL and no LAN address to draw");
+        else if (auto qr = pairing::qr_terminal(urls.front()))
+            std::printf("\nScan to open %s\n\n%s\n", urls.front().c_str(), qr->c_str());
+        std::fflush(stdout);
+    }
 
     m.pool.reserve(m.threads);
     for (unsigned i = 0; i < m.threads; ++i) {

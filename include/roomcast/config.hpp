@@ -41,6 +41,15 @@ struct config {
     std::size_t max_connections_per_ip = 1024;
 
     std::chrono::milliseconds shutdown_timeout{5000};
+
+    // Seats: a member whose connection drops keeps its place this long, and what is relayed
+    // to it meanwhile is kept up to this many bytes, then replayed when it resumes.
+    std::chrono::milliseconds resume_grace{120000};
+    std::size_t resume_buffer_bytes = 64u << 20;
+
+    // Pairing
+    std::string public_url;  // e.g. https://photos.example.com (no trailing slash)
+    bool print_qr = false;   // --qr: draw the first URL as a QR code in the terminal
 };
 
 /** What parse_config decided: run with a config, print text and exit 0, or fail (exit 2). */

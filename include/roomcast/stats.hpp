@@ -33,6 +33,12 @@ struct stats {
     counter close_heartbeat{0};    // no pong in time
     counter close_shutdown{0};     // 1001
 
+    counter seats_held{0};        // connections dropped with their seat kept
+    counter seats_resumed{0};     // seats taken back with their token
+    counter seats_expired{0};     // grace period ended
+    counter seats_overflowed{0};  // released because their replay buffer filled
+    counter frames_replayed{0};
+
     std::atomic<std::int64_t> queued_bytes{0};       // bytes waiting in all send queues now
     std::atomic<std::int64_t> queued_bytes_peak{0};  // the most one connection ever held
 

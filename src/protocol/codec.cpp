@@ -154,11 +154,15 @@ boost::system::result<message> parse(std::string_view text) {
 }
 
 frame_ptr encode_joined(std::string_view room, std::uint64_t id,
-                        std::span<std::uint64_t const> peers) {
+                        std::span<std::uint64_t const> peers, std::span<std::uint64_t const> away,
+                        std::string_view resume, bool resumed) {
     json j = {{"type", "joined"},
               {"room", room},
               {"id", id},
-              {"peers", json(std::vector<std::uint64_t>(peers.begin(), peers.end()))}};
+              {"peers", json(std::vector<std::uint64_t>(peers.begin(), peers.end()))},
+              {"away", json(std::vector<std::uint64_t>(away.begin(), away.end()))},
+              {"resumed", resumed}};
+    if (!resume.empty()) j["resume"] = resume;
     return text_frame(j);
 }
 
@@ -172,6 +176,14 @@ frame_ptr encode_peer_joined(std::uint64_t id) {
 
 frame_ptr encode_peer_left(std::uint64_t id) {
     return text_frame(json{{"type", "peer-left"}, {"id", id}});
+}
+
+frame_ptr encode_peer_away(std::uint64_t id) {
+    return text_frame(json{{"type", "peer-away"}, {"id", id}});
+}
+
+frame_ptr encode_peer_back(std::uint64_t id) {
+    return text_frame(json{{"type", "peer-back"}, {"id", id}});
 }
 
 frame_ptr encode_error(errc code) {

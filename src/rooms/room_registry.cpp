@@ -1,5 +1,7 @@
 #include "roomcast/rooms/room_registry.hpp"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 
 namespace roomcast::rooms {
@@ -7,6 +9,11 @@ namespace roomcast::rooms {
 struct member {
     std::uint64_t id;
     std::weak_ptr<peer> p;
+    std::string token;
+    // Set while the member's connection is gone: the seat (owned here) stands in for it.
+    std::shared_ptr<away_seat> away;
+    room_registry::clock::time_point deadline{};
+    bool claimed = false;  // a resuming connection is taking the seat back
 };
 using member_list = std::vector<member>;
 
@@ -22,7 +29,8 @@ class room {
 };
 
 boost::system::result<join_result> room_registry::join(std::string const& name,
-                                                       std::shared_ptr<peer> const& p) {
+                                                       std::shared_ptr<peer> const& p,
+                                                       std::string token) {
     std::lock_guard lock(mutex_);
     auto& slot = rooms_[name];
     if (!slot) slot = std::make_shared<room>(name);
@@ -36,13 +44,15 @@ boost::system::result<join_result> room_registry::join(std::string const& name,
     join_result out;
     out.room = slot;
     out.others.reserve(old.size());
-    for (auto const& m : old)
+    for (auto const& m : old) {
         out.others.push_back(m.id);
+        if (m.away) out.away.push_back(m.id);
+    }
 
     auto next = std::make_shared<member_list>();
     next->reserve(old.size() + 1);
     *next = old;
-    next->push_back({p->id(), p});
+    next->push_back({p->id(), p, std::move(token), nullptr, {}, false});
     {
         std::lock_guard rl(r.mutex);
         r.members = std::move(next);
@@ -67,11 +77,125 @@ bool room_registry::leave(room_handle const& r, std::uint64_t id) {
         r->members = std::move(next);
     }
     --members_;
+    held_.erase(id);
     if (empty) {
         auto found = rooms_.find(r->name);
         if (found != rooms_.end() && found->second == r) rooms_.erase(found);
     }
     return true;
+}
+
+namespace {
+// Replaces the member list of r with a copy in which `edit` changed member `id`.
+template <class Edit>
+bool edit_member(room& r, std::uint64_t id, Edit edit) {
+    auto const& old = *r.members;
+    auto it = std::find_if(old.begin(), old.end(), [id](member const& m) { return m.id == id; });
+    if (it == old.end()) return false;
+    auto next = std::make_shared<member_list>(old);
+    edit((*next)[static_cast<std::size_t>(it - old.begin())]);
+    std::lock_guard rl(r.mutex);
+    r.members = std::move(next);
+    return true;
+}
+}  // namespace
+
+bool room_registry::park(room_handle const& r, std::uint64_t id, std::shared_ptr<away_seat> seat,
+                         clock::time_point deadline) {
+    if (!r) return false;
+    std::lock_guard lock(mutex_);
+    bool const ok = edit_member(*r, id, [&](member& m) {
+        m.p = seat;
+        m.away = seat;
+        m.deadline = deadline;
+        m.claimed = false;
+    });
+    if (ok) held_[id] = r;
+    return ok;
+}
+
+std::optional<claim_result> room_registry::claim(std::string const& name, std::string const& token,
+                                                 std::string const& new_token) {
+    if (token.empty()) return std::nullopt;
+    std::lock_guard lock(mutex_);
+    auto found = rooms_.find(name);
+    if (found == rooms_.end()) return std::nullopt;
+    room_handle const r = found->second;
+    auto const& list = *r->members;
+    auto it = std::find_if(list.begin(), list.end(), [&](member const& m) {
+        return m.away && !m.claimed && m.token.size() == token.size() &&
+               CRYPTO_memcmp(m.token.data(), token.data(), token.size()) == 0;
+    });
+    if (it == list.end() || it->away->overflowed()) return std::nullopt;
+    claim_result out;
+    out.room = r;
+    out.id = it->id;
+    out.seat = it->away;
+    for (auto const& m : list) {
+        if (m.id == out.id) continue;
+        out.others.push_back(m.id);
+        if (m.away) out.away.push_back(m.id);
+    }
+    edit_member(*r, out.id, [&](member& m) {
+        m.claimed = true;
+        m.token = new_token;
+    });
+    return out;
+}
+
+void room_registry::unpark(room_handle const& r, std::uint64_t id, std::shared_ptr<peer> const& p) {
+    if (!r) return;
+    std::lock_guard lock(mutex_);
+    edit_member(*r, id, [&](member& m) {
+        m.p = p;
+        m.away.reset();
+        m.claimed = false;
+    });
+    held_.erase(id);
+}
+
+std::vector<released_seat> room_registry::expire(clock::time_point now) {
+    std::vector<released_seat> out;
+    std::lock_guard lock(mutex_);
+    for (auto it = held_.begin(); it != held_.end();) {
+        auto const id = it->first;
+        room_handle const r = it->second;
+        auto const& list = *r->members;
+        auto m =
+            std::find_if(list.begin(), list.end(), [id](member const& x) { return x.id == id; });
+        if (m == list.end() || !m->away) {
+            it = held_.erase(it);
+            continue;
+        }
+        bool const over = m->away->overflowed();
+        // An overflowed seat goes at once (even if claimed: its resume fails and rejoins).
+        if (!over && (m->claimed || now < m->deadline)) {
+            ++it;
+            continue;
+        }
+        out.push_back({r, id, over, m->away->dropped()});
+        it = held_.erase(it);
+        // Same as leave(), under the lock we already hold.
+        auto next = std::make_shared<member_list>();
+        for (auto const& x : list)
+            if (x.id != id) next->push_back(x);
+        bool const empty = next->empty();
+        {
+            std::lock_guard rl(r->mutex);
+            r->members = std::move(next);
+        }
+        --members_;
+        if (empty) {
+            auto f = rooms_.find(r->name);
+            if (f != rooms_.end() && f->second == r) rooms_.erase(f);
+        }
+    }
+    return out;
+}
+
+std::size_t room_registry::held_count() const {
+    std::lock_guard lock(mutex_);
+    return held_.size();
 }
 
 broadcast_result room_registry::broadcast(room_handle const& r, std::uint64_t from,

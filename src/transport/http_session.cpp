@@ -1,5 +1,7 @@
 #include "roomcast/transport/http_session.hpp"
 
+#include <roomcast/pairing/origins.hpp>
+#include <roomcast/pairing/qr.hpp>
 #include <roomcast/transport/ws_session.hpp>
 #include <roomcast/version.hpp>
 #include <roomcast/ws/handshake.hpp>
@@ -137,6 +139,34 @@ void http_session::handle(request&& req) {
             "\",\"version\":\"" + version + "\",\"uptime_seconds\":" + std::to_string(up) +
             ",\"connections\":" + std::to_string(ctx_.limiter.total()) +
             ",\"rooms\":" + std::to_string(ctx_.rooms.room_count()) + "}\n";
+        auto res = simple(http::status::ok, std::move(body), "application/json");
+        res.set(http::field::cache_control, "no-store");
+        return send(std::move(res));
+    }
+    if (path == "/qr.svg") {
+        // The room link as a QR code, drawn here so the page needs no QR script.
+        auto text = query_param(target, "text");
+        auto svg = text ? pairing::qr_svg(*text) : std::nullopt;
+        if (!svg)
+            return send(simple(http::status::bad_request, "qr.svg needs ?text= of 1 to " +
+                                                              std::to_string(pairing::max_qr_text) +
+                                                              " bytes\n"));
+        auto res = simple(http::status::ok, std::move(*svg), "image/svg+xml");
+        res.set(http::field::cache_control, "private, max-age=3600");
+        return send(std::move(res));
+    }
+    if (path == "/api/origins") {
+        // Where a phone can reach us: the configured public URL, and this host's LAN origins
+        // (the page offers these when it was opened as localhost).
+        std::string body = "{\"public_url\":";
+        body += ctx_.cfg.public_url.empty() ? "null" : "\"" + ctx_.cfg.public_url + "\"";
+        body += ",\"lan\":[";
+        bool first = true;
+        for (auto const& o : pairing::lan_origins(pairing::system_interfaces(), ctx_.port.load())) {
+            body += (first ? "\"" : ",\"") + o + "\"";
+            first = false;
+        }
+        body += "]}\n";
         auto res = simple(http::status::ok, std::move(body), "application/json");
         res.set(http::field::cache_control, "no-store");
         return send(std::move(res));

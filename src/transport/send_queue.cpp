@@ -56,6 +56,22 @@ std::size_t send_queue::clear_pending() {
     return dropped;
 }
 
+std::vector<protocol::frame_ptr> send_queue::take_all() {
+    std::vector<protocol::frame_ptr> out;
+    out.reserve(inflight_.size() + pending_frames());
+    for (auto& f : inflight_)
+        out.push_back(std::move(f));
+    for (std::size_t i = head_; i < pending_.size(); ++i)
+        out.push_back(std::move(pending_[i]));
+    inflight_.clear();
+    pending_.clear();
+    head_ = 0;
+    inflight_bytes_ = 0;
+    bytes_ = 0;
+    release_if_idle();
+    return out;
+}
+
 void send_queue::release_if_idle() {
     if (!idle()) return;
     if (pending_.capacity() > keep_capacity) std::vector<protocol::frame_ptr>().swap(pending_);

@@ -114,6 +114,39 @@ std::optional<std::string> normalize_target(std::string_view target) {
     return path;
 }
 
+std::optional<std::string> query_param(std::string_view target, std::string_view name) {
+    auto const q = target.find('?');
+    if (q == std::string_view::npos) return std::nullopt;
+    std::string_view rest = target.substr(q + 1);
+    rest = rest.substr(0, rest.find('#'));
+    while (!rest.empty()) {
+        auto const amp = rest.find('&');
+        std::string_view pair = rest.substr(0, amp);
+        rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+        auto const eq = pair.find('=');
+        if (pair.substr(0, eq) != name) continue;
+        std::string_view raw =
+            eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+        std::string out;
+        out.reserve(raw.size());
+        for (std::size_t i = 0; i < raw.size(); ++i) {
+            char c = raw[i];
+            if (c == '+') {
+                c = ' ';
+            } else if (c == '%') {
+                if (i + 2 >= raw.size()) return std::nullopt;
+                int hi = hex_value(raw[i + 1]), lo = hex_value(raw[i + 2]);
+                if (hi < 0 || lo < 0) return std::nullopt;
+                c = static_cast<char>(hi * 16 + lo);
+                i += 2;
+            }
+            out += c;
+        }
+        return out;
+    }
+    return std::nullopt;
+}
+
 void static_files::add(std::string path, std::string body) {
     file f;
     f.content_type = std::string(mime_type(path));

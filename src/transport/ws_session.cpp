@@ -1,5 +1,6 @@
 #include "roomcast/transport/ws_session.hpp"
 
+#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -37,6 +38,27 @@ protocol::frame_ptr control_frame(ws::opcode op, std::string payload) {
     f->header_size =
         static_cast<std::uint8_t>(ws::encode_header(f->header.data(), op, true, f->payload.size()));
     return f;
+}
+
+// 128 bits from the CSPRNG, hex: the secret that takes a seat back.
+std::string new_token() {
+    unsigned char raw[16];
+    if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("RAND_bytes failed");
+    static char const hex[] = "0123456789abcdef";
+    std::string t;
+    t.reserve(32);
+    for (unsigned char c : raw) {
+        t += hex[c >> 4];
+        t += hex[c & 15];
+    }
+    return t;
+}
+
+// Only data frames are replayed to a resumed seat: not the 101, pings, pongs or close.
+bool is_data_frame(protocol::frame_ptr const& f) {
+    if (f->header_size == 0) return false;
+    auto const op = f->header[0] & 0x0F;
+    return op == 0x1 || op == 0x2;
 }
 
 std::string close_payload(std::uint16_t code, std::string_view reason) {
@@ -222,16 +244,46 @@ bool ws_session::on_message(std::string&& payload, bool text) {
     return true;
 }
 
+bool ws_session::resume_seat(protocol::join_msg const& j) {
+    auto token = new_token();
+    auto c = ctx_.rooms.claim(j.room, *j.resume, token);
+    if (!c) return false;
+    leave_room(true);
+    auto const old_id = id_;
+    id_ = c->id;
+    auto joined = protocol::encode_joined(j.room, id_, c->others, c->away, token, true);
+    std::size_t replayed = 0;
+    // The seat hands over under its own lock: the joined reply, then what it kept, then
+    // whatever arrives later, all in order.
+    if (!c->seat->attach(shared_from_this(), joined, replayed)) {
+        id_ = old_id;
+        spdlog::info("ws {} {}: seat {} in {} overflowed before it was resumed; joining afresh",
+                     id_, remote_, c->id, j.room);
+        return false;
+    }
+    room_ = c->room;
+    resume_token_ = std::move(token);
+    ctx_.rooms.unpark(room_, id_, shared_from_this());
+    ctx_.counters.seats_resumed.fetch_add(1, std::memory_order_relaxed);
+    ctx_.counters.frames_replayed.fetch_add(replayed, std::memory_order_relaxed);
+    ctx_.rooms.broadcast(room_, id_, protocol::encode_peer_back(id_));
+    spdlog::debug("ws {} {} resumed its seat in {} ({} frames replayed)", id_, remote_, j.room,
+                  replayed);
+    return true;
+}
+
 void ws_session::on_join(protocol::join_msg&& j) {
+    if (j.resume && resume_seat(j)) return;
     if (room_ && rooms::room_registry::name(room_) == j.room) {
         // Already there: answer again, change nothing.
         auto ids = ctx_.rooms.members(room_);
         std::erase(ids, id_);
-        reply(protocol::encode_joined(j.room, id_, ids));
+        reply(protocol::encode_joined(j.room, id_, ids, {}, resume_token_));
         return;
     }
     leave_room(true);
-    auto joined = ctx_.rooms.join(j.room, shared_from_this());
+    auto token = new_token();
+    auto joined = ctx_.rooms.join(j.room, shared_from_this(), token);
     if (!joined) {
         ctx_.counters.protocol_errors.fetch_add(1, std::memory_order_relaxed);
         spdlog::info("ws {} {}: room {} is full", id_, remote_, j.room);
@@ -239,7 +291,8 @@ void ws_session::on_join(protocol::join_msg&& j) {
         return;
     }
     room_ = std::move(joined->room);
-    reply(protocol::encode_joined(j.room, id_, joined->others));
+    resume_token_ = std::move(token);
+    reply(protocol::encode_joined(j.room, id_, joined->others, joined->away, resume_token_));
     ctx_.rooms.broadcast(room_, id_, protocol::encode_peer_joined(id_));
     spdlog::debug("ws {} {} joined {} ({} others)", id_, remote_, j.room, joined->others.size());
 }
@@ -261,6 +314,37 @@ void ws_session::leave_room(bool announce) {
     room_.reset();
     if (ctx_.rooms.leave(r, id_) && announce)
         ctx_.rooms.broadcast(r, id_, protocol::encode_peer_left(id_));
+}
+
+void ws_session::park_seat() {
+    if (!room_) return;
+    std::vector<protocol::frame_ptr> pending;
+    {
+        std::lock_guard lock(out_mutex_);
+        accepting_ = false;
+        std::size_t const before = queue_.bytes();
+        pending = queue_.take_all();
+        ctx_.counters.queued_bytes.fetch_sub(static_cast<std::int64_t>(before),
+                                             std::memory_order_relaxed);
+    }
+    // What was queued but maybe not received goes first in the seat's replay (a frame the
+    // client did get may come twice; none is lost on our side).
+    std::erase_if(pending, [](auto const& f) { return !is_data_frame(f); });
+    auto seat =
+        std::make_shared<rooms::away_seat>(id_, ctx_.cfg.resume_buffer_bytes, std::move(pending));
+    {
+        // Frames handed to this session from snapshots taken before the swap go to the seat.
+        std::lock_guard lock(out_mutex_);
+        parked_ = seat;
+    }
+    auto r = std::move(room_);
+    room_.reset();
+    auto const deadline = std::chrono::steady_clock::now() + ctx_.cfg.resume_grace;
+    if (!ctx_.rooms.park(r, id_, seat, deadline)) return;
+    ctx_.counters.seats_held.fetch_add(1, std::memory_order_relaxed);
+    ctx_.rooms.broadcast(r, id_, protocol::encode_peer_away(id_));
+    spdlog::debug("ws {} {}: connection lost; seat in {} held for {} ms", id_, remote_,
+                  rooms::room_registry::name(r), ctx_.cfg.resume_grace.count());
 }
 
 void ws_session::relay(std::string&& payload, bool text) {
@@ -290,6 +374,12 @@ void ws_session::reply(protocol::frame_ptr const& f) {
 
 void ws_session::deliver(protocol::frame_ptr const& f) {
     std::unique_lock lock(out_mutex_);
+    if (parked_) {
+        auto seat = parked_;
+        lock.unlock();
+        seat->deliver(f);
+        return;
+    }
     if (!accepting_) {
         ++dropped_;
         ctx_.counters.frames_dropped.fetch_add(1, std::memory_order_relaxed);
@@ -530,10 +620,15 @@ void ws_session::stop() {
     });
 }
 
-void ws_session::close_with(std::uint16_t code, std::string_view reason, bool flush) {
+void ws_session::close_with(std::uint16_t code, std::string_view reason, bool flush,
+                            bool keep_seat) {
     if (state_ != state::open) return;
     state_ = state::closing;
-    leave_room(true);
+    if (keep_seat)
+        park_seat();
+    else
+        leave_room(true);
+    keep_seat_ = false;
     std::size_t dropped = 0;
     {
         std::lock_guard lock(out_mutex_);
@@ -560,8 +655,9 @@ void ws_session::close_with(std::uint16_t code, std::string_view reason, bool fl
 void ws_session::on_peer_close(std::uint16_t code) {
     peer_closed_ = true;
     if (state_ == state::open) {
-        // Answer with the same code (RFC 6455 §5.5.1), then close once it is written.
-        close_with(code == 1005 ? ws::close_code::normal : code, {}, false);
+        // Answer with the same code (RFC 6455 §5.5.1), then close once it is written. Only
+        // a deliberate 1000 gives the seat up; a tab going away (1001) or an error may return.
+        close_with(code == 1005 ? ws::close_code::normal : code, {}, false, code != 1000);
         return;
     }
     if (close_sent_) finish_close(nullptr);
@@ -571,7 +667,11 @@ void ws_session::on_peer_close(std::uint16_t code) {
 void ws_session::finish_close(char const* why) {
     if (state_ == state::closed) return;
     state_ = state::closed;
-    leave_room(true);
+    // A drop, a stall or a missed heartbeat: the phone may be in its camera app.
+    if (keep_seat_)
+        park_seat();
+    else
+        leave_room(true);
     std::size_t dropped = 0;
     {
         std::lock_guard lock(out_mutex_);

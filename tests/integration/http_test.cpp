@@ -192,3 +192,30 @@ TEST(Http, ConnectionsPerAddressAreLimited) {
         status = status_of(get(s.port(), "/healthz"));
     EXPECT_EQ(status, 200);
 }
+
+TEST(Http, QrSvgDrawsTheTextAndRefusesBadInput) {
+    running_server s;
+    auto r = get(s.port(), "/qr.svg?text=http%3A%2F%2F127.0.0.1%3A3000%2F%3Froom%3Dabc");
+    EXPECT_EQ(status_of(r), 200);
+    EXPECT_NE(r.find("Content-Type: image/svg+xml"), std::string::npos);
+    EXPECT_EQ(body_of(r).rfind("<svg", 0), 0u);
+    EXPECT_EQ(status_of(get(s.port(), "/qr.svg")), 400);
+    EXPECT_EQ(status_of(get(s.port(), "/qr.svg?text=")), 400);
+    EXPECT_EQ(status_of(get(s.port(), "/qr.svg?text=" + std::string(1025, 'a'))), 400);
+    EXPECT_EQ(status_of(get(s.port(), "/qr.svg?text=%zz")), 400);
+}
+
+TEST(Http, OriginsOfferThePublicUrl) {
+    auto cfg = test_config();
+    cfg.public_url = "http://127.0.0.1:1234";
+    running_server s(cfg);
+    auto r = get(s.port(), "/api/origins");
+    EXPECT_EQ(status_of(r), 200);
+    auto j = nlohmann::json::parse(body_of(r), nullptr, false);
+    ASSERT_TRUE(j.is_object()) << body_of(r);
+    EXPECT_EQ(j["public_url"], "http://127.0.0.1:1234");
+    EXPECT_TRUE(j["lan"].is_array());
+    running_server plain;
+    auto j2 = nlohmann::json::parse(body_of(get(plain.port(), "/api/origins")), nullptr, false);
+    EXPECT_TRUE(j2["public_url"].is_null());
+}

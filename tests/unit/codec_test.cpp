@@ -383,7 +383,9 @@ TEST(CodecEncode, Joined) {
     std::vector<std::uint64_t> peers = {1, 42, 18446744073709551615ull};
     auto j = decode_frame(encode_joined("lobby", 7, peers));
     ASSERT_TRUE(j.is_object());
-    EXPECT_EQ(j.size(), 4u);
+    EXPECT_EQ(j.size(), 6u);  // type room id peers away resumed (no resume token given)
+    EXPECT_EQ(j.at("away"), json::array());
+    EXPECT_EQ(j.at("resumed"), false);
     EXPECT_EQ(j.at("type"), "joined");
     EXPECT_EQ(j.at("room"), "lobby");
     EXPECT_EQ(j.at("id").get<std::uint64_t>(), 7u);
@@ -479,3 +481,13 @@ TEST(MakeFrame, PayloadIsKeptByteForByte) {
 }
 
 }  // namespace
+
+TEST(CodecEncode, JoinedWithSeatFields) {
+    std::vector<std::uint64_t> peers = {3, 4}, away = {4};
+    auto j = decode_frame(encode_joined("r", 9, peers, away, "tok", true));
+    EXPECT_EQ(j.at("away"), json::array({4}));
+    EXPECT_EQ(j.at("resume"), "tok");
+    EXPECT_EQ(j.at("resumed"), true);
+    EXPECT_EQ(decode_frame(encode_peer_away(5)), (json{{"type", "peer-away"}, {"id", 5}}));
+    EXPECT_EQ(decode_frame(encode_peer_back(5)), (json{{"type", "peer-back"}, {"id", 5}}));
+}

@@ -131,6 +131,12 @@ std::vector<setting_case> const& settings() {
          [](config const& c) { return c.max_connections_per_ip == 1; }},
         {"--shutdown-timeout", "ROOMCAST_SHUTDOWN_TIMEOUT", "1500ms", "2s",
          [](config const& c) { return c.shutdown_timeout == 1500ms; }},
+        {"--resume-grace", "ROOMCAST_RESUME_GRACE", "30s", "45s",
+         [](config const& c) { return c.resume_grace == 30s; }},
+        {"--resume-buffer-bytes", "ROOMCAST_RESUME_BUFFER_BYTES", "8MiB", "9MiB",
+         [](config const& c) { return c.resume_buffer_bytes == (8u << 20); }},
+        {"--public-url", "ROOMCAST_PUBLIC_URL", "https://photos.example.com/", "http://h:1",
+         [](config const& c) { return c.public_url == "https://photos.example.com"; }},
     };
     return v;
 }
@@ -228,8 +234,8 @@ TEST(Config, HelpCountsExactlyTheKnownVariables) {
     std::size_t expected = 0;
     for (auto const& s : settings())
         if (std::string(s.env).rfind("ROOMCAST_", 0) == 0) ++expected;
-    EXPECT_EQ(count, expected);
-    EXPECT_EQ(expected, 18u);
+    EXPECT_EQ(count, expected + 1);  // + ROOMCAST_QR, a switch with a test of its own
+    EXPECT_EQ(expected, 21u);
 }
 
 TEST(Config, HelpShowsDefaults) {
@@ -566,3 +572,18 @@ TEST(Config, DescribeIsOneLineWithEverySetting) {
 }
 
 }  // namespace
+
+TEST(Config, QrIsASwitchAndPublicUrlMustBeAnOrigin) {
+    EXPECT_TRUE(run_ok({"--qr"}).print_qr);
+    EXPECT_TRUE(run_ok({"--qr", "--port", "1"}).print_qr);
+    EXPECT_FALSE(run_ok({"--qr=off"}).print_qr);
+    EXPECT_TRUE(run_ok({}, {{"ROOMCAST_QR", "yes"}}).print_qr);
+    EXPECT_FALSE(run_ok({"--qr=0"}, {{"ROOMCAST_QR", "1"}}).print_qr);
+    EXPECT_TRUE(
+        std::holds_alternative<roomcast::config_error>(roomcast::parse_config({"--qr=maybe"}, {})));
+    for (char const* bad :
+         {"photos.example.com", "ftp://x", "https://", "http://a b", "http://x/?q"}) {
+        auto r = roomcast::parse_config({"--public-url", bad}, {});
+        EXPECT_TRUE(std::holds_alternative<roomcast::config_error>(r)) << bad;
+    }
+}

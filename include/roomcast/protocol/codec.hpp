@@ -39,11 +39,17 @@ bool valid_room(std::string_view room) noexcept;
 boost::system::result<message> parse(std::string_view text);
 
 /** Server messages, each encoded to a ready-to-send text frame. */
+/** `peers`: every other member; `away`: those of them whose seat is held; `resume`: the
+ * token that takes this seat back after a drop; `resumed`: this join took a seat back. */
 frame_ptr encode_joined(std::string_view room, std::uint64_t id,
-                        std::span<std::uint64_t const> peers);
+                        std::span<std::uint64_t const> peers,
+                        std::span<std::uint64_t const> away = {}, std::string_view resume = {},
+                        bool resumed = false);
 frame_ptr encode_left(std::string_view room);
 frame_ptr encode_peer_joined(std::uint64_t id);
 frame_ptr encode_peer_left(std::uint64_t id);
+frame_ptr encode_peer_away(std::uint64_t id);
+frame_ptr encode_peer_back(std::uint64_t id);
 frame_ptr encode_error(errc code);
 
 }  // namespace roomcast::protocol

@@ -2,13 +2,17 @@
 
 #include <roomcast/protocol/errc.hpp>
 #include <roomcast/protocol/frame.hpp>
+#include <roomcast/rooms/away_seat.hpp>
 #include <roomcast/rooms/peer.hpp>
 
 #include <boost/system/result.hpp>
 
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -23,7 +27,25 @@ using room_handle = std::shared_ptr<room>;
 /** A successful join: the room, and the ids of the members who were there before. */
 struct join_result {
     room_handle room;
+    std::vector<std::uint64_t> others;  // every other member, away ones included
+    std::vector<std::uint64_t> away;    // those of `others` whose seat is held for them
+};
+
+/** A seat taken back with its resume token (see claim()). */
+struct claim_result {
+    room_handle room;
+    std::uint64_t id = 0;
+    std::shared_ptr<away_seat> seat;
     std::vector<std::uint64_t> others;
+    std::vector<std::uint64_t> away;
+};
+
+/** A held seat given up by expire(): its grace period ended, or its buffer overflowed. */
+struct released_seat {
+    room_handle room;
+    std::uint64_t id = 0;
+    bool overflowed = false;
+    std::size_t dropped = 0;  // frames relayed to it that it never delivered
 };
 
 /** Result of a broadcast. */
@@ -42,9 +64,38 @@ class room_registry {
   public:
     explicit room_registry(std::size_t max_members) : max_members_(max_members) {}
 
-    /** Adds p to the named room, creating it. Fails with room_full at max_members. */
-    boost::system::result<join_result> join(std::string const& name,
-                                            std::shared_ptr<peer> const& p);
+    using clock = std::chrono::steady_clock;
+
+    /**
+     * Adds p to the named room, creating it. Fails with room_full at max_members (held seats
+     * count). `token` is the secret that lets this member take its seat back after a drop.
+     */
+    boost::system::result<join_result> join(std::string const& name, std::shared_ptr<peer> const& p,
+                                            std::string token = {});
+
+    /**
+     * Holds member `id`'s seat after its connection dropped: the member entry now points at
+     * `seat` until `deadline`. False when it is not a member (nothing changes).
+     */
+    bool park(room_handle const& r, std::uint64_t id, std::shared_ptr<away_seat> seat,
+              clock::time_point deadline);
+
+    /**
+     * Finds the held seat in room `name` whose token is `token` (compared in constant time)
+     * and reserves it for the caller, who must then attach() to the seat and call unpark().
+     * The seat's token is replaced by `new_token`. Nothing when there is no such held seat.
+     */
+    std::optional<claim_result> claim(std::string const& name, std::string const& token,
+                                      std::string const& new_token);
+
+    /** Points member `id` straight at `p` again (after the seat replayed into it). */
+    void unpark(room_handle const& r, std::uint64_t id, std::shared_ptr<peer> const& p);
+
+    /** Releases every held seat past its deadline or overflowed; the caller announces them. */
+    std::vector<released_seat> expire(clock::time_point now);
+
+    /** Seats held right now. */
+    std::size_t held_count() const;
 
     /** Removes member `id` from `r`; the room is deleted when it empties. False if absent. */
     bool leave(room_handle const& r, std::uint64_t id);
@@ -67,6 +118,8 @@ class room_registry {
     mutable std::mutex mutex_;
     std::unordered_map<std::string, room_handle> rooms_;
     std::size_t members_ = 0;
+    // Held seats by member id, so expire() looks at these alone.
+    std::map<std::uint64_t, room_handle> held_;
 };
 
 }  // namespace roomcast::rooms

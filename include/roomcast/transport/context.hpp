@@ -59,6 +59,7 @@ struct context {
     conn_limiter& limiter;
     session_tracker& tracker;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    std::atomic<std::uint16_t> port{0};  // the port actually bound
 
     /** A fresh connection id, unique in the process. */
     std::uint64_t next_id() noexcept { return ids_.fetch_add(1, std::memory_order_relaxed); }

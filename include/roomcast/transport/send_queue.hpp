@@ -44,6 +44,9 @@ class send_queue {
     /** Drops every pending frame (not the in-flight batch). Returns how many were dropped. */
     std::size_t clear_pending();
 
+    /** Removes and returns every frame, in flight and pending, in order (for a held seat). */
+    std::vector<protocol::frame_ptr> take_all();
+
     bool writing() const noexcept { return !inflight_.empty(); }
     bool has_pending() const noexcept { return head_ < pending_.size(); }
     bool idle() const noexcept { return !writing() && !has_pending(); }

@@ -46,6 +46,12 @@ class static_files {
  */
 std::optional<std::string> normalize_target(std::string_view target);
 
+/**
+ * The decoded value of query parameter `name` in a request target ("/qr.svg?text=a%20b"),
+ * '+' read as a space. Nothing when absent or badly escaped.
+ */
+std::optional<std::string> query_param(std::string_view target, std::string_view name);
+
 /** Content-Type for a file name, by extension; application/octet-stream when unknown. */
 std::string_view mime_type(std::string_view path) noexcept;
 

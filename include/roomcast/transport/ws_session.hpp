@@ -2,6 +2,7 @@
 
 #include <roomcast/net.hpp>
 #include <roomcast/protocol/codec.hpp>
+#include <roomcast/rooms/away_seat.hpp>
 #include <roomcast/rooms/peer.hpp>
 #include <roomcast/transport/context.hpp>
 #include <roomcast/transport/send_queue.hpp>
@@ -63,6 +64,9 @@ class ws_session final : public rooms::peer,
     void relay(std::string&& payload, bool text);
     void reply(protocol::frame_ptr const& f);
     void leave_room(bool announce);
+    /** The connection is gone but may come back: hold the seat, announce peer-away. */
+    void park_seat();
+    bool resume_seat(protocol::join_msg const& j);
 
     // write side
     void do_write();
@@ -76,7 +80,8 @@ class ws_session final : public rooms::peer,
     void arm_write_watchdog();
     void on_write_watchdog(error_code ec);
     /** Sends a close frame (after the queue when `flush`, else dropping it), then waits. */
-    void close_with(std::uint16_t code, std::string_view reason, bool flush);
+    void close_with(std::uint16_t code, std::string_view reason, bool flush,
+                    bool keep_seat = false);
     void on_peer_close(std::uint16_t code);
     /** Closes the socket now; `why` is logged at debug when set. */
     void finish_close(char const* why);
@@ -86,7 +91,9 @@ class ws_session final : public rooms::peer,
     context& ctx_;
     conn_ticket ticket_;
     std::string remote_;
-    std::uint64_t const id_;
+    std::uint64_t id_;  // changes only when a resumed join takes an older seat's id
+    std::string resume_token_;
+    bool keep_seat_ = true;  // on an unclean end, hold the seat (false after leave/1000/policy)
     std::uint64_t tracker_key_ = 0;
 
     ws::frame_reader reader_;
@@ -104,6 +111,7 @@ class ws_session final : public rooms::peer,
     bool accepting_ = true;         // false once closing: later frames are dropped and counted
     std::atomic<std::size_t> dropped_{0};  // frames refused once closing (for the log)
     std::vector<std::weak_ptr<rooms::peer>> waiters_;
+    std::shared_ptr<rooms::away_seat> parked_;  // once parked, late deliveries go here
     std::atomic<bool> congested_{false};
 
     // Strand-only write state.

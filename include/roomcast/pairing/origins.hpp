@@ -1,0 +1,33 @@
+#pragma once
+// The addresses a phone on the same network can reach this host at, for the room link.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace roomcast::pairing {
+
+/** One address of one network interface, as getifaddrs reports it. */
+struct interface_address {
+    std::string name;     // "eth0", "wlan0", "docker0", …
+    std::string address;  // textual, without brackets or zone
+    bool ipv6 = false;
+    bool up = true;
+    bool loopback = false;
+};
+
+/** True for interfaces a phone cannot be on: container bridges, veth pairs, tunnels, VPNs. */
+bool is_virtual_interface(std::string_view name) noexcept;
+
+/**
+ * The origins ("http://192.168.1.20:3000") for the usable addresses: up, not loopback, not a
+ * virtual interface, not link-local. IPv4 first (what phones on a LAN use), then global IPv6.
+ */
+std::vector<std::string> lan_origins(std::vector<interface_address> const& addrs,
+                                     std::uint16_t port, std::string_view scheme = "http");
+
+/** This host's interface addresses (getifaddrs). Empty on failure. */
+std::vector<interface_address> system_interfaces();
+
+}  // namespace roomcast::pairing

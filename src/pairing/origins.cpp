@@ -1,0 +1,77 @@
+#include "roomcast/pairing/origins.hpp"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <array>
+
+namespace roomcast::pairing {
+
+bool is_virtual_interface(std::string_view name) noexcept {
+    static constexpr std::array<std::string_view, 20> prefixes = {
+        "lo",   "docker", "veth",   "br-",       "virbr", "vboxnet", "vmnet",
+        "tun",  "tap",    "wg",     "tailscale", "zt",    "cni",     "flannel",
+        "cali", "vxlan",  "podman", "kube",      "lxc",   "lxdbr"};
+    return std::any_of(prefixes.begin(), prefixes.end(),
+                       [&](std::string_view p) { return name.substr(0, p.size()) == p; });
+}
+
+std::vector<std::string> lan_origins(std::vector<interface_address> const& addrs,
+                                     std::uint16_t port, std::string_view scheme) {
+    std::vector<std::string> v4, v6;
+    auto const suffix = ":" + std::to_string(port);
+    for (auto const& a : addrs) {
+        if (!a.up || a.loopback || is_virtual_interface(a.name) || a.address.empty()) continue;
+        std::string const head = std::string(scheme) + "://";
+        if (!a.ipv6) {
+            if (a.address.rfind("127.", 0) == 0 || a.address.rfind("169.254.", 0) == 0) continue;
+            v4.push_back(head + a.address + suffix);
+        } else {
+            std::string lower = a.address;
+            std::transform(lower.begin(), lower.end(), lower.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+            if (lower == "::1" || lower.rfind("fe8", 0) == 0 || lower.rfind("fe9", 0) == 0 ||
+                lower.rfind("fea", 0) == 0 || lower.rfind("feb", 0) == 0)
+                continue;  // loopback, link-local (needs a zone a phone does not know)
+            v6.push_back(head + "[" + a.address + "]" + suffix);
+        }
+    }
+    for (auto* list : {&v4, &v6}) {
+        std::sort(list->begin(), list->end());
+        list->erase(std::unique(list->begin(), list->end()), list->end());
+    }
+    v4.insert(v4.end(), v6.begin(), v6.end());
+    return v4;
+}
+
+std::vector<interface_address> system_interfaces() {
+    std::vector<interface_address> out;
+    ifaddrs* list = nullptr;
+    if (getifaddrs(&list) != 0) return out;
+    for (auto* i = list; i; i = i->ifa_next) {
+        if (!i->ifa_addr || !i->ifa_name) continue;
+        int const family = i->ifa_addr->sa_family;
+        if (family != AF_INET && family != AF_INET6) continue;
+        char buf[INET6_ADDRSTRLEN] = {};
+        void const* src = family == AF_INET
+                              ? static_cast<void const*>(
+                                    &reinterpret_cast<sockaddr_in const*>(i->ifa_addr)->sin_addr)
+                              : static_cast<void const*>(
+                                    &reinterpret_cast<sockaddr_in6 const*>(i->ifa_addr)->sin6_addr);
+        if (!inet_ntop(family, src, buf, sizeof buf)) continue;
+        interface_address a;
+        a.name = i->ifa_name;
+        a.address = buf;
+        a.ipv6 = family == AF_INET6;
+        a.up = (i->ifa_flags & IFF_UP) != 0 && (i->ifa_flags & IFF_RUNNING) != 0;
+        a.loopback = (i->ifa_flags & IFF_LOOPBACK) != 0;
+        out.push_back(std::move(a));
+    }
+    freeifaddrs(list);
+    return out;
+}
+
+}  // namespace roomcast::pairing
