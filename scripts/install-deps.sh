@@ -5,6 +5,8 @@
 #
 #   scripts/install-deps.sh            # build + unit/integration tests
 #   scripts/install-deps.sh --browser  # + chromium and node, for the browser tests
+#   scripts/install-deps.sh --node     # + node and npm, for the benchmark peers
+#   scripts/install-deps.sh --fuzz     # + clang and its sanitizer runtimes, for libFuzzer
 set -euo pipefail
 
 pkgs=(
@@ -15,6 +17,7 @@ pkgs=(
 for arg in "$@"; do
   case "$arg" in
     --browser) pkgs+=(chromium nodejs npm) ;;
+    --node) pkgs+=(nodejs npm) ;;
     --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac

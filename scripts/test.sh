@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # Installs what is missing, then builds and runs every test: unit and integration tests in the
-# release build, again under ASan+UBSan and under TSan, then the browser tests and a smoke run
-# of the benchmarks. Stops at the first failure.
+# release build, again under ASan+UBSan and under TSan, the libFuzzer targets for a bounded
+# time, the browser tests, and a smoke run of the benchmarks. Stops at the first failure.
 #
 #   scripts/test.sh                # everything (what CI runs)
 #   scripts/test.sh release asan   # only the named stages
-# Stages: release asan tsan browser bench
+# Stages: release asan tsan fuzz browser bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(release asan tsan browser bench)
+[ ${#stages[@]} -gt 0 ] || stages=(release asan tsan fuzz browser bench)
 want() { local s; for s in "${stages[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
 
 deps=()
 if want browser; then deps+=(--browser); fi
+if want bench; then deps+=(--node); fi
+if want fuzz; then deps+=(--fuzz); fi
 scripts/install-deps.sh "${deps[@]}"
 
 ctest_preset() {
@@ -30,6 +32,10 @@ want release && ctest_preset release
 want asan && ctest_preset asan
 # TSan: the tests that run threads (the registry under contention, the live server).
 want tsan && ctest_preset tsan -L 'unit|integration'
+if want fuzz; then
+  echo "=== [fuzz] each libFuzzer target for ${FUZZ_SECONDS:-20}s"
+  FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/fuzz.sh
+fi
 if want browser && [ -x tests/browser/run.sh ]; then
   echo "=== [browser] chromium + playwright-core"
   tests/browser/run.sh

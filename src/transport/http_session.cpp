@@ -1,5 +1,6 @@
 #include "roomcast/transport/http_session.hpp"
 
+#include <roomcast/metrics.hpp>
 #include <roomcast/pairing/origins.hpp>
 #include <roomcast/pairing/qr.hpp>
 #include <roomcast/transport/ws_session.hpp>
@@ -140,6 +141,28 @@ void http_session::handle(request&& req) {
             ",\"connections\":" + std::to_string(ctx_.limiter.total()) +
             ",\"rooms\":" + std::to_string(ctx_.rooms.room_count()) + "}\n";
         auto res = simple(http::status::ok, std::move(body), "application/json");
+        res.set(http::field::cache_control, "no-store");
+        return send(std::move(res));
+    }
+    if (path == "/readyz") {
+        // Ready while accepting; 503 once shutdown began, so a load balancer drains us.
+        bool const ready = !ctx_.tracker.stopping();
+        auto res = simple(ready ? http::status::ok : http::status::service_unavailable,
+                          ready ? "ready\n" : "shutting down\n");
+        res.set(http::field::cache_control, "no-store");
+        return send(std::move(res));
+    }
+    if (path == "/metrics") {
+        gauges g;
+        g.connections = ctx_.limiter.total();
+        g.rooms = ctx_.rooms.room_count();
+        g.members = ctx_.rooms.member_count();
+        g.seats_held_now = ctx_.rooms.held_count();
+        g.uptime_seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx_.started).count();
+        g.ready = !ctx_.tracker.stopping();
+        auto res = simple(http::status::ok, prometheus_text(ctx_.counters, g, version),
+                          "text/plain; version=0.0.4; charset=utf-8");
         res.set(http::field::cache_control, "no-store");
         return send(std::move(res));
     }

@@ -219,3 +219,21 @@ TEST(Http, OriginsOfferThePublicUrl) {
     auto j2 = nlohmann::json::parse(body_of(get(plain.port(), "/api/origins")), nullptr, false);
     EXPECT_TRUE(j2["public_url"].is_null());
 }
+
+TEST(Http, MetricsAndReadiness) {
+    running_server s;
+    {
+        ws_client a(s.port()), b(s.port());
+        a.join("m");
+        b.join("m");
+        a.send_text(R"({"type":"image","data":"x"})");
+        b.read_until("image");
+    }
+    auto r = get(s.port(), "/metrics");
+    EXPECT_EQ(status_of(r), 200);
+    EXPECT_NE(r.find("text/plain; version=0.0.4"), std::string::npos);
+    auto body = body_of(r);
+    EXPECT_NE(body.find("roomcast_frames_relayed_total 1\n"), std::string::npos) << body;
+    EXPECT_NE(body.find("# TYPE roomcast_closes_total counter"), std::string::npos);
+    EXPECT_EQ(status_of(get(s.port(), "/readyz")), 200);
+}

@@ -1,0 +1,110 @@
+#include "roomcast/metrics.hpp"
+
+#include <cstdio>
+
+namespace roomcast {
+
+namespace {
+
+class writer {
+  public:
+    void counter(char const* name, char const* help, std::uint64_t v) {
+        head(name, help, "counter", "_total");
+        out_ += std::string("roomcast_") + name + "_total " + std::to_string(v) + "\n";
+    }
+    void gauge(char const* name, char const* help, double v) {
+        head(name, help, "gauge", "");
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%.17g", v);
+        out_ += std::string("roomcast_") + name + " " + buf + "\n";
+    }
+    // One family with a label; `first` writes HELP/TYPE.
+    void labelled(char const* name, char const* help, char const* label, char const* value,
+                  std::uint64_t v, bool first) {
+        if (first) head(name, help, "counter", "_total");
+        out_ += std::string("roomcast_") + name + "_total{" + label + "=\"" + value + "\"} " +
+                std::to_string(v) + "\n";
+    }
+    std::string& text() { return out_; }
+
+  private:
+    void head(char const* name, char const* help, char const* type, char const* suffix) {
+        out_ += std::string("# HELP roomcast_") + name + suffix + " " + help + "\n";
+        out_ += std::string("# TYPE roomcast_") + name + suffix + " " + type + "\n";
+    }
+    std::string out_;
+};
+
+}  // namespace
+
+std::string prometheus_text(stats const& s, gauges const& g, char const* version) {
+    auto r = [](auto const& a) {
+        return static_cast<std::uint64_t>(a.load(std::memory_order_relaxed));
+    };
+    writer w;
+    w.text() += std::string(
+                    "# HELP roomcast_build_info Build information.\n"
+                    "# TYPE roomcast_build_info gauge\nroomcast_build_info{version=\"") +
+                version + "\"} 1\n";
+    w.gauge("uptime_seconds", "Seconds since the server started.", g.uptime_seconds);
+    w.gauge("ready", "1 while accepting connections, 0 once shutdown began.", g.ready ? 1 : 0);
+    w.gauge("connections", "Open TCP connections (HTTP and WebSocket).",
+            static_cast<double>(g.connections));
+    w.gauge("websockets", "Open WebSocket connections.",
+            static_cast<double>(s.websockets_open.load(std::memory_order_relaxed)));
+    w.gauge("rooms", "Rooms with at least one member.", static_cast<double>(g.rooms));
+    w.gauge("members", "Room members, held seats included.", static_cast<double>(g.members));
+    w.gauge("seats_held", "Seats held for members whose connection dropped.",
+            static_cast<double>(g.seats_held_now));
+    w.gauge("queued_bytes", "Bytes waiting in all send queues.",
+            static_cast<double>(s.queued_bytes.load(std::memory_order_relaxed)));
+    w.gauge("queued_bytes_peak", "Most bytes one connection's send queue ever held.",
+            static_cast<double>(s.queued_bytes_peak.load(std::memory_order_relaxed)));
+    w.counter("connections_accepted", "TCP connections accepted.", r(s.connections_accepted));
+    w.counter("connections_rejected", "Connections refused by max-connections limits.",
+              r(s.connections_rejected));
+    w.counter("http_requests", "HTTP requests handled.", r(s.http_requests));
+    w.counter("messages_received", "WebSocket data messages received.", r(s.messages_in));
+    w.counter("received_bytes", "Bytes read from WebSocket connections.", r(s.bytes_in));
+    w.counter("frames_relayed", "Messages relayed to at least one peer.", r(s.frames_relayed));
+    w.counter("deliveries", "Message copies queued for recipients (shared, not copied).",
+              r(s.deliveries));
+    w.counter("delivered_bytes", "Payload bytes queued for recipients.", r(s.bytes_delivered));
+    w.counter("frames_dropped",
+              "Frames discarded because their recipient was closed or its "
+              "seat overflowed (each also logged).",
+              r(s.frames_dropped));
+    w.counter("read_pauses", "Times a sender paused reading because a recipient was congested.",
+              r(s.read_pauses));
+    w.counter("protocol_errors", "Error replies sent to clients.", r(s.protocol_errors));
+    w.counter("frames_replayed", "Frames replayed to resumed seats.", r(s.frames_replayed));
+    struct closes {
+        char const* reason;
+        std::uint64_t v;
+    } const cl[] = {{"slow_reader", r(s.close_slow_reader)},
+                    {"too_big", r(s.close_too_big)},
+                    {"protocol", r(s.close_protocol)},
+                    {"heartbeat", r(s.close_heartbeat)},
+                    {"shutdown", r(s.close_shutdown)}};
+    bool first = true;
+    for (auto const& c : cl) {
+        w.labelled("closes", "Connections closed by the server, by reason.", "reason", c.reason,
+                   c.v, first);
+        first = false;
+    }
+    struct seat_ev {
+        char const* event;
+        std::uint64_t v;
+    } const se[] = {{"held", r(s.seats_held)},
+                    {"resumed", r(s.seats_resumed)},
+                    {"expired", r(s.seats_expired)},
+                    {"overflowed", r(s.seats_overflowed)}};
+    first = true;
+    for (auto const& e : se) {
+        w.labelled("seat_events", "Seat lifecycle events.", "event", e.event, e.v, first);
+        first = false;
+    }
+    return std::move(w.text());
+}
+
+}  // namespace roomcast
