@@ -260,6 +260,14 @@ out('- **Limits**: roomcast and the ws relay run with 128 members per room (fano
 out('  Socket.IO with `maxHttpBufferSize` 32 MiB, roomcast\'s message limit.');
 out();
 
+// Hand-written findings (profiles, what each change did) live in bench/NOTES.md and are
+// carried into every generated report, so regenerating never loses them.
+const notesPath = path.join(__dirname, 'NOTES.md');
+if (fs.existsSync(notesPath)) {
+  out(fs.readFileSync(notesPath, 'utf8').trimEnd());
+  out();
+}
+
 fs.writeFileSync(opt.out, lines.join('\n') + '\n');
 
 // The same headline table on stdout, as plain columns.
