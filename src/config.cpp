@@ -306,7 +306,8 @@ std::string config_help() {
         os << "  " << o.flag << (o.is_switch ? "" : " <value>") << "\n      " << o.help
            << "\n      env " << o.env << ", default " << o.show(defaults) << "\n";
     }
-    os << "  --help       print this text\n  --version    print the version\n";
+    os << "  --healthcheck  GET /healthz from the server these settings describe; exit 0 if 200\n"
+       << "  --help       print this text\n  --version    print the version\n";
     return os.str();
 }
 

@@ -1,5 +1,6 @@
 // roomcast: load the configuration, start the server, wait for a signal.
 #include <roomcast/config.hpp>
+#include <roomcast/healthcheck.hpp>
 #include <roomcast/log.hpp>
 #include <roomcast/server.hpp>
 
@@ -10,6 +11,8 @@ extern char** environ;
 
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
+    // --healthcheck probes a running server (same PORT/HOST settings) instead of starting one.
+    bool const healthcheck = std::erase(args, std::string("--healthcheck")) > 0;
     std::map<std::string, std::string> env;
     for (char** e = environ; e && *e; ++e) {
         std::string kv(*e);
@@ -27,6 +30,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     auto const& cfg = std::get<roomcast::config_run>(parsed).cfg;
+    if (healthcheck) return roomcast::run_healthcheck(cfg);
 
     try {
         roomcast::init_logging(cfg);

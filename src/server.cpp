@@ -22,24 +22,27 @@ struct server::impl {
     explicit impl(config c)
         : cfg(std::move(c)),
           threads(cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency())),
-          ioc(static_cast<int>(threads)),
           registry(cfg.max_room_members),
           limiter(cfg.max_connections, cfg.max_connections_per_ip),
           ctx{cfg, registry, counters, files, limiter, tracker},
+          ioc(static_cast<int>(threads)),
           signals(ioc),
           deadline(ioc),
           control(net::make_strand(ioc)),
           reaper(control) {}
 
+    // Declaration order is destruction order reversed: the io_context goes before the registry,
+    // counters, limiter and tracker, because destroying it destroys pending handlers, and with
+    // them the sessions, whose destructors still use those. Timers and the listener go first.
     config cfg;
     unsigned threads;
-    net::io_context ioc;
     stats counters;
     rooms::room_registry registry;
     transport::static_files files;
     transport::conn_limiter limiter;
     transport::session_tracker tracker;
     transport::context ctx;
+    net::io_context ioc;
     std::shared_ptr<transport::listener> lst;
     net::signal_set signals;
     net::steady_timer deadline;

@@ -128,6 +128,13 @@ frame_ptr text_frame(json const& j) {
     return make_frame(j.dump(), true);
 }
 
+// A reply for one connection only (see out_frame::private_reply).
+frame_ptr reply_frame(json const& j) {
+    auto f = std::make_shared<out_frame>(*make_frame(j.dump(), true));
+    f->private_reply = true;
+    return f;
+}
+
 }  // namespace
 
 boost::system::result<message> parse(std::string_view text) {
@@ -163,11 +170,11 @@ frame_ptr encode_joined(std::string_view room, std::uint64_t id,
               {"away", json(std::vector<std::uint64_t>(away.begin(), away.end()))},
               {"resumed", resumed}};
     if (!resume.empty()) j["resume"] = resume;
-    return text_frame(j);
+    return reply_frame(j);
 }
 
 frame_ptr encode_left(std::string_view room) {
-    return text_frame(json{{"type", "left"}, {"room", room}});
+    return reply_frame(json{{"type", "left"}, {"room", room}});
 }
 
 frame_ptr encode_peer_joined(std::uint64_t id) {
@@ -187,9 +194,9 @@ frame_ptr encode_peer_back(std::uint64_t id) {
 }
 
 frame_ptr encode_error(errc code) {
-    return text_frame(json{{"type", "error"},
-                           {"code", wire_code(code)},
-                           {"message", make_error_code(code).message()}});
+    return reply_frame(json{{"type", "error"},
+                            {"code", wire_code(code)},
+                            {"message", make_error_code(code).message()}});
 }
 
 }  // namespace roomcast::protocol

@@ -56,7 +56,7 @@ std::string new_token() {
 
 // Only data frames are replayed to a resumed seat: not the 101, pings, pongs or close.
 bool is_data_frame(protocol::frame_ptr const& f) {
-    if (f->header_size == 0) return false;
+    if (f->header_size == 0 || f->private_reply) return false;
     auto const op = f->header[0] & 0x0F;
     return op == 0x1 || op == 0x2;
 }
@@ -78,7 +78,10 @@ class ws_session::reader_events final : public ws::frame_reader::events {
         return s_.on_message(std::move(payload), text);
     }
     bool on_ping(std::string_view payload) override {
-        if (s_.state_ == state::open) s_.enqueue_control(ws::opcode::pong, std::string(payload));
+        // At most one pong waits in the queue (RFC 6455 §5.5.3 lets us answer only the latest
+        // ping), so a client flooding pings while not reading cannot grow our memory.
+        if (s_.state_ == state::open && !s_.pong_frame_)
+            s_.enqueue_control(ws::opcode::pong, std::string(payload));
         return true;
     }
     bool on_pong() override {
@@ -131,6 +134,8 @@ void ws_session::run(std::string handshake_response, std::string leftover) {
     {
         std::lock_guard lock(out_mutex_);
         queue_.push(res, true);
+        ctx_.counters.queued_bytes.fetch_add(static_cast<std::int64_t>(res->wire_size()),
+                                             std::memory_order_relaxed);
         write_scheduled_ = true;
     }
     do_write();
@@ -281,7 +286,7 @@ void ws_session::on_join(protocol::join_msg&& j) {
         reply(protocol::encode_joined(j.room, id_, ids, {}, resume_token_));
         return;
     }
-    leave_room(true);
+    // Join the new room first: a refused join (room-full) leaves the connection where it was.
     auto token = new_token();
     auto joined = ctx_.rooms.join(j.room, shared_from_this(), token);
     if (!joined) {
@@ -290,6 +295,7 @@ void ws_session::on_join(protocol::join_msg&& j) {
         reply(protocol::encode_error(protocol::errc::room_full));
         return;
     }
+    leave_room(true);
     room_ = std::move(joined->room);
     resume_token_ = std::move(token);
     reply(protocol::encode_joined(j.room, id_, joined->others, joined->away, resume_token_));
@@ -318,23 +324,20 @@ void ws_session::leave_room(bool announce) {
 
 void ws_session::park_seat() {
     if (!room_) return;
-    std::vector<protocol::frame_ptr> pending;
+    auto seat = std::make_shared<rooms::away_seat>(id_, ctx_.cfg.resume_buffer_bytes,
+                                                   std::vector<protocol::frame_ptr>{});
     {
+        // One critical section: from here on every deliver() lands in the seat, after the
+        // frames that were queued (and maybe not received) on this connection. The seat is
+        // new and unshared, so taking its lock under ours cannot deadlock.
         std::lock_guard lock(out_mutex_);
         accepting_ = false;
         std::size_t const before = queue_.bytes();
-        pending = queue_.take_all();
-        ctx_.counters.queued_bytes.fetch_sub(static_cast<std::int64_t>(before),
+        auto pending = queue_.take_all();
+        ctx_.counters.queued_bytes.fetch_sub(static_cast<std::int64_t>(before - queue_.bytes()),
                                              std::memory_order_relaxed);
-    }
-    // What was queued but maybe not received goes first in the seat's replay (a frame the
-    // client did get may come twice; none is lost on our side).
-    std::erase_if(pending, [](auto const& f) { return !is_data_frame(f); });
-    auto seat =
-        std::make_shared<rooms::away_seat>(id_, ctx_.cfg.resume_buffer_bytes, std::move(pending));
-    {
-        // Frames handed to this session from snapshots taken before the swap go to the seat.
-        std::lock_guard lock(out_mutex_);
+        for (auto const& f : pending)
+            if (is_data_frame(f)) seat->deliver(f);
         parked_ = seat;
     }
     auto r = std::move(room_);
@@ -453,6 +456,7 @@ void ws_session::wake_waiters() {
 void ws_session::enqueue_control(ws::opcode op, std::string payload) {
     auto f = control_frame(op, std::move(payload));
     if (op == ws::opcode::close) close_frame_ = f;
+    if (op == ws::opcode::pong) pong_frame_ = f;
     bool start = false;
     {
         std::lock_guard lock(out_mutex_);
@@ -479,6 +483,7 @@ void ws_session::do_write() {
             if (f->header_size) wbufs_.emplace_back(f->header.data(), f->header_size);
             if (!f->payload.empty()) wbufs_.emplace_back(f->payload.data(), f->payload.size());
             if (f == close_frame_) has_close = true;
+            if (f == pong_frame_) pong_in_batch_ = true;
         }
     }
     close_in_batch_ = has_close;
@@ -510,6 +515,10 @@ void ws_session::on_write(error_code ec, std::size_t n) {
         return;
     }
     wbufs_.clear();
+    if (pong_in_batch_) {
+        pong_in_batch_ = false;
+        pong_frame_.reset();
+    }
 
     bool more = false;
     bool drained = false;

@@ -8,8 +8,9 @@ namespace roomcast::ws {
 namespace {
 // A frame header can announce up to max_message bytes before sending any. Sizing the buffer for
 // all of it at once would let a client pin 32 MiB per connection for the price of 14 bytes, so
-// the first step is capped; once that much has really arrived the buffer grows to the full size.
-constexpr std::size_t eager_bytes = 1u << 20;
+// the first step is capped at 64 KiB; once that much has really arrived the buffer grows to the
+// full size (one copy of 64 KiB for a large photo).
+constexpr std::size_t eager_bytes = 64u << 10;
 }  // namespace
 
 frame_reader::status frame_reader::fail(std::uint16_t code, char const* why) {

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 using namespace roomcast;
 using namespace roomcast::test;
 
@@ -120,4 +122,30 @@ TEST(Backpressure, ManySendersIntoAStalledReaderHitTheHardCap) {
     EXPECT_GE(c.frames_dropped.load(), 1u);
     EXPECT_LE(c.queued_bytes_peak.load(),
               static_cast<std::int64_t>(cfg.send_max_bytes + cfg.max_message_bytes));
+}
+
+TEST(Backpressure, APingFloodFromAClientThatDoesNotReadStaysBounded) {
+    running_server s;
+    net::io_context ioc;
+    auto raw = stalled_client(ioc, s.port(), "pings");
+    // 60 000 masked pings with 125-byte payloads (7.9 MB, more than the kernel buffers hold
+    // for the pongs), never reading a pong.
+    std::string frame;
+    frame += static_cast<char>(0x89);
+    frame += static_cast<char>(0x80 | 125);
+    frame.append("\x01\x02\x03\x04", 4);
+    frame.append(125, 'p');
+    std::string burst;
+    for (int i = 0; i < 1000; ++i)
+        burst += frame;
+    std::uint64_t const before = s.get().counters().bytes_in.load();
+    for (int i = 0; i < 60; ++i)
+        net::write(raw, net::buffer(burst));
+    auto const want = before + 60 * burst.size();
+    auto const deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (s.get().counters().bytes_in.load() < want && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_GE(s.get().counters().bytes_in.load(), want) << "server did not read the flood";
+    // At most one pong waits in the server's queue, whatever the kernel buffers hold.
+    EXPECT_LE(s.get().counters().queued_bytes.load(), 1024);
 }

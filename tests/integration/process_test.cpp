@@ -189,3 +189,18 @@ TEST(Process, JsonLogLinesAreJson) {
     kill(c.pid(), SIGINT);
     EXPECT_EQ(c.wait_exit(), 0);
 }
+
+TEST(Process, HealthcheckProbesARunningServer) {
+    child server({"--host", "127.0.0.1", "--port", "0"},
+                 {"ROOMCAST_WEB_ROOT=" ROOMCAST_TEST_WEB_ROOT});
+    auto m = server.wait_for(listening);
+    ASSERT_TRUE(m);
+    auto const port = std::to_string(std::stoi(*m));
+    child ok({"--healthcheck", "--port", port});
+    EXPECT_EQ(ok.wait_exit(), 0);
+    kill(server.pid(), SIGTERM);
+    EXPECT_EQ(server.wait_exit(), 0);
+    child gone({"--healthcheck", "--port", port});
+    EXPECT_EQ(gone.wait_exit(), 1);
+    EXPECT_NE(gone.drain_stderr().find("healthcheck"), std::string::npos);
+}

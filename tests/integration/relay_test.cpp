@@ -188,9 +188,20 @@ TEST(Relay, EveryErrorIsAnsweredAndTheConnectionLivesOn) {
     ws_client b(s.port()), c(s.port());
     EXPECT_EQ(b.join("full")["type"], "joined");
     EXPECT_EQ(c.join("full")["type"], "joined");
+    ws_client d(s.port());
+    d.join(std::string(128, 'Z'));  // a's current room
+    a.read_until("peer-joined");
     a.send_json({{"type", "join"}, {"room", "full"}});
     EXPECT_EQ(error_code_of(a.read_json()), "room-full");
-    // Still in its old room after a refused join, and still working.
+    // Still in its old room after a refused join: d still hears it, and no peer-left came.
+    a.send_text(R"({"type":"still-here"})");
+    a.barrier();
+    bool heard = false;
+    for (auto& m : d.barrier()) {
+        EXPECT_NE(m.json().value("type", ""), "peer-left");
+        heard |= m.json().value("type", "") == "still-here";
+    }
+    EXPECT_TRUE(heard);
     EXPECT_EQ(a.join("elsewhere")["type"], "joined");
 }
 

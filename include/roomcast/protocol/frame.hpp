@@ -19,6 +19,9 @@ struct out_frame {
     std::array<std::uint8_t, 10> header{};
     std::uint8_t header_size = 0;
     bool text = true;
+    /** A reply meant for one connection only (joined, left, error): never replayed to a
+     * resumed seat, which gets its own. */
+    bool private_reply = false;
 
     /** Bytes this frame occupies on the wire. */
     std::size_t wire_size() const noexcept { return header_size + payload.size(); }

@@ -44,7 +44,11 @@ class send_queue {
     /** Drops every pending frame (not the in-flight batch). Returns how many were dropped. */
     std::size_t clear_pending();
 
-    /** Removes and returns every frame, in flight and pending, in order (for a held seat). */
+    /**
+     * Every frame, in flight and pending, in order (for a held seat). Pending frames are
+     * removed; the in-flight batch is only copied, since a write may still be reading its
+     * buffers: it leaves the queue at end_write() as usual.
+     */
     std::vector<protocol::frame_ptr> take_all();
 
     bool writing() const noexcept { return !inflight_.empty(); }

@@ -121,6 +121,8 @@ class ws_session final : public rooms::peer,
     bool watchdog_armed_ = false;
     bool close_in_batch_ = false;
     protocol::frame_ptr close_frame_;
+    protocol::frame_ptr pong_frame_;  // the one pong allowed in the queue
+    bool pong_in_batch_ = false;
 
     std::chrono::steady_clock::time_point last_heard_{};
     std::chrono::steady_clock::time_point ping_sent_{};

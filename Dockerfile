@@ -1,0 +1,32 @@
+# roomcast: a small runtime image. Build stage on Debian 12 with the project's own install
+# script; runtime is `scratch` holding only the binary, the shared libraries it links, and web/.
+#
+#   podman build -t roomcast .      (or docker build)
+#   podman run --rm -p 3000:3000 -e ROOMCAST_PUBLIC_URL=http://<this host's LAN IP>:3000 roomcast
+
+FROM debian:bookworm AS build
+WORKDIR /src
+COPY scripts/install-deps.sh scripts/install-deps.sh
+RUN scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
+COPY . .
+# The unit tests run here; the integration suite runs in CI (scripts/test.sh).
+RUN cmake --preset release -DROOMCAST_BUILD_BENCH=OFF \
+ && cmake --build --preset release \
+ && ctest --preset release -L unit --output-on-failure
+# Gather the binary, its shared libraries (as ldd resolves them) and the web client.
+RUN mkdir -p /rootfs/app /rootfs/tmp \
+ && cp build/release/roomcast /rootfs/app/roomcast \
+ && strip /rootfs/app/roomcast \
+ && cp -r web /rootfs/app/web \
+ && ldd build/release/roomcast | awk '/=> \// { print $3 } /^\t\/lib/ { print $1 }' \
+    | xargs -I{} cp --parents -L {} /rootfs/ \
+ && chmod 1777 /rootfs/tmp
+
+FROM scratch
+COPY --from=build /rootfs/ /
+ENV PORT=3000 HOST=0.0.0.0 ROOMCAST_WEB_ROOT=/app/web ROOMCAST_LOG_FORMAT=json
+USER 10001:10001
+EXPOSE 3000
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=15s --timeout=5s --start-period=5s --retries=3 CMD ["/app/roomcast", "--healthcheck"]
+ENTRYPOINT ["/app/roomcast"]
