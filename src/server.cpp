@@ -26,9 +26,9 @@ struct server::impl {
           limiter(cfg.max_connections, cfg.max_connections_per_ip),
           ctx{cfg, registry, counters, files, limiter, tracker},
           ioc(static_cast<int>(threads)),
-          signals(ioc),
-          deadline(ioc),
           control(net::make_strand(ioc)),
+          signals(control),
+          deadline(control),
           reaper(control) {}
 
     // Declaration order is destruction order reversed: the io_context goes before the registry,
@@ -44,9 +44,11 @@ struct server::impl {
     transport::context ctx;
     net::io_context ioc;
     std::shared_ptr<transport::listener> lst;
+    // Shutdown steps, signals, the deadline and the seat reaper all run on one strand: a signal
+    // handler re-arming its wait must never race the cancel that lets run() return.
+    net::strand<net::io_context::executor_type> control;
     net::signal_set signals;
     net::steady_timer deadline;
-    net::strand<net::io_context::executor_type> control;  // serialises shutdown steps
     net::steady_timer reaper;  // releases held seats whose grace period ended
     std::vector<std::thread> pool;
     std::uint16_t bound_port = 0;
@@ -112,8 +114,10 @@ struct server::impl {
         signals.async_wait([this](error_code ec, int sig) {
             if (ec) return;
             spdlog::info("received signal {}", sig);
-            net::post(control, [this] { begin_shutdown(); });
+            // Re-arm first (for a second signal), then shut down: both on the control strand,
+            // so the cancel that ends shutdown always comes after this wait is registered.
             arm_signals();
+            begin_shutdown();
         });
     }
 };

@@ -1,132 +1,667 @@
-// roomcast web client, first version: join the room named in the URL (or a fresh random one),
-// send photos as binary frames, show every photo sent and received.
-//
-// A photo travels as one binary WebSocket frame: a 4-byte big-endian length N, N bytes of
-// UTF-8 JSON metadata {"kind":"file","name","mime","size"}, then the file's bytes. The server
-// relays the frame unchanged and never looks inside. The tutorial's text message
-// {"type":"image","data":"data:image/..."} is shown too.
+// roomcast web client. The page opened without a room is the desktop: it makes a room, shows
+// its link as a QR code, and collects what the phone sends. The room link (/?room=R) is the
+// phone: camera first, every photo sent with its own progress. Files go both ways as chunked,
+// acknowledged transfers (transfer.js, docs/TRANSFER.md) over a connection that keeps its seat
+// in the room while the phone's camera or photo picker has the socket dropped (connection.js).
+
+import { Connection } from "./connection.js";
+import { TransferEngine, decodeLegacy, randomHex } from "./transfer.js";
 
 const $ = (id) => document.getElementById(id);
+const ROOM_RE = /^[A-Za-z0-9_-]{1,128}$/;
+const DESKTOP_ROOM_KEY = "roomcast.desktop.room";
+const ORIGIN_KEY = "roomcast.desktop.origin";
 
-function randomRoom() {
-  const bytes = new Uint8Array(16); // 128 bits
-  crypto.getRandomValues(bytes);
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+function store(key, value) {
+  try {
+    if (value === null) sessionStorage.removeItem(key);
+    else sessionStorage.setItem(key, value);
+  } catch {}
+}
+function load(key) {
+  try {
+    return sessionStorage.getItem(key);
+  } catch {
+    return null;
+  }
 }
 
-function roomFromUrl() {
-  const params = new URLSearchParams(location.search);
-  const room = params.get("room");
-  if (room && /^[A-Za-z0-9_-]{1,128}$/.test(room)) return room;
-  const fresh = randomRoom();
-  params.set("room", fresh);
-  history.replaceState(null, "", `${location.pathname}?${params}`);
-  return fresh;
+// ---- formatting ---------------------------------------------------------------------------
+
+export function formatBytes(n) {
+  if (n < 1000) return `${n} B`;
+  const units = ["kB", "MB", "GB", "TB"];
+  let v = n / 1000;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
 }
+const formatTime = (d) => d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+const isImage = (mime) => /^image\//.test(mime || "");
+const el = (tag, cls, text) => {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+};
 
-const room = roomFromUrl();
-const peers = new Set();
-let ws = null;
-let myId = null;
-let retry = 0;
+// ---- mode, room, connection ---------------------------------------------------------------
 
-function setStatus(text) { $("status").textContent = text; }
-
-function showPeers() {
-  $("peers").textContent = peers.size === 0
-    ? "No one else is here yet."
-    : `${peers.size} other device${peers.size === 1 ? "" : "s"} in this room.`;
+const params = new URLSearchParams(location.search);
+const mode = params.has("room") ? "phone" : "desktop";
+let room;
+if (mode === "phone") {
+  room = params.get("room");
+} else {
+  room = load(DESKTOP_ROOM_KEY);
+  if (!room || !ROOM_RE.test(room)) {
+    room = randomHex(16); // 128 random bits
+    store(DESKTOP_ROOM_KEY, room);
+  }
 }
+const roomValid = ROOM_RE.test(room || "");
 
-function addPhoto(blob, name, from) {
-  const li = document.createElement("li");
-  const img = document.createElement("img");
-  img.src = URL.createObjectURL(blob);
-  img.alt = name || "photo";
-  const meta = document.createElement("div");
-  meta.className = "meta";
-  meta.textContent = `${from}: ${name || "photo"} (${Math.round(blob.size / 1024)} KiB)`;
-  li.append(img, meta);
-  $("gallery").prepend(li);
-}
+const peers = new Map(); // id → "present" | "away"
+const seatKey = (r) => `roomcast.seat.${mode}.${r}`;
+let conn = null;
+let testCutAfterChunk = -1; // tests: drop the socket right after sending this chunk
+let testPauseAfterChunk = -1; // tests: stop sending right after this chunk
 
-function encodeFile(meta, bytes) {
-  const head = new TextEncoder().encode(JSON.stringify(meta));
-  const out = new Uint8Array(4 + head.length + bytes.byteLength);
-  new DataView(out.buffer).setUint32(0, head.length);
-  out.set(head, 4);
-  out.set(new Uint8Array(bytes), 4 + head.length);
-  return out;
-}
+const engine = new TransferEngine({
+  send: (data) => conn.send(data),
+  ready: () => !!conn && conn.ready,
+  selfId: () => conn?.id,
+  peers: () => [...peers.keys()],
+  present: (id) => peers.get(id) === "present",
+  onOutgoing: (t) => renderOutgoing(t),
+  onIncoming: (r) => renderIncoming(r),
+  onReceived: (item) => addReceived(item),
+  onStall: () => conn?.probe(),
+  onChunkSent: (t, i) => {
+    if (i === testPauseAfterChunk) {
+      testPauseAfterChunk = -1;
+      engine.paused = true;
+    }
+    if (i === testCutAfterChunk) {
+      testCutAfterChunk = -1;
+      conn.drop({ hold: true });
+    }
+  },
+});
 
-function decodeFile(buffer) {
-  if (buffer.byteLength < 4) return null;
-  const n = new DataView(buffer).getUint32(0);
-  if (4 + n > buffer.byteLength) return null;
-  let meta;
-  try { meta = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, n))); } catch { return null; }
-  return { meta, bytes: buffer.slice(4 + n) };
+function onJoined(msg, { resumed, probe }) {
+  const before = new Map(peers);
+  peers.clear();
+  const away = new Set(Array.isArray(msg.away) ? msg.away : []);
+  for (const id of Array.isArray(msg.peers) ? msg.peers : []) peers.set(id, away.has(id) ? "away" : "present");
+  for (const id of away) if (!peers.has(id)) peers.set(id, "away");
+  showPeers();
+  if (probe) {
+    // A liveness probe's answer: only reconcile who is here.
+    for (const id of before.keys()) if (!peers.has(id)) engine.onPeerLeft(id);
+    for (const id of peers.keys()) if (!before.has(id)) engine.onPeerJoined(id);
+    return;
+  }
+  engine.onJoined(resumed);
 }
 
 function onText(msg) {
+  if (engine.handleText(msg)) return;
   switch (msg.type) {
-    case "joined":
-      myId = msg.id;
-      peers.clear();
-      for (const p of msg.peers) peers.add(p);
-      setStatus(`connected — you are #${myId}`);
+    case "peer-joined":
+      peers.set(msg.id, "present");
+      showPeers();
+      engine.onPeerJoined(msg.id);
+      break;
+    case "peer-back":
+      peers.set(msg.id, "present");
+      showPeers();
+      engine.pump();
+      break;
+    case "peer-away":
+      if (peers.has(msg.id)) peers.set(msg.id, "away");
       showPeers();
       break;
-    case "peer-joined": peers.add(msg.id); showPeers(); break;
-    case "peer-left": peers.delete(msg.id); showPeers(); break;
-    case "image": // the tutorial's message: a data: URL
-      if (typeof msg.data === "string" && msg.data.startsWith("data:image/")) {
-        fetch(msg.data).then((r) => r.blob()).then((b) => addPhoto(b, msg.name, "received"));
+    case "peer-left":
+      peers.delete(msg.id);
+      showPeers();
+      engine.onPeerLeft(msg.id);
+      break;
+    case "image": // the Socket.IO tutorial's message: a data: URL
+      if (typeof msg.data === "string" && /^data:image\/[\w.+-]+[;,]/.test(msg.data)) {
+        fetch(msg.data)
+          .then((r) => r.blob())
+          .then((blob) => addReceived({ blob, name: typeof msg.name === "string" ? msg.name : "image", mime: blob.type, size: blob.size, time: new Date() }))
+          .catch(() => {});
       }
       break;
-    case "error": setStatus(`server: ${msg.message}`); break;
   }
 }
 
-function connect() {
-  const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  ws = new WebSocket(`${proto}//${location.host}/ws`);
-  ws.binaryType = "arraybuffer";
-  ws.onopen = () => { retry = 0; ws.send(JSON.stringify({ type: "join", room })); };
-  ws.onmessage = (ev) => {
-    if (typeof ev.data === "string") {
-      let msg;
-      try { msg = JSON.parse(ev.data); } catch { return; }
-      onText(msg);
-    } else {
-      const f = decodeFile(ev.data);
-      if (f && f.meta.kind === "file") addPhoto(new Blob([f.bytes], { type: f.meta.mime }), f.meta.name, "received");
+function onBinary(buf) {
+  if (engine.handleBinary(buf)) return;
+  const legacy = decodeLegacy(buf); // the first web client's frame
+  if (legacy) {
+    const mime = typeof legacy.meta.mime === "string" ? legacy.meta.mime : "";
+    const blob = new Blob([legacy.bytes], { type: mime });
+    addReceived({ blob, name: String(legacy.meta.name || "file"), mime, size: blob.size, time: new Date() });
+  }
+}
+
+function onConnState(state) {
+  const text = {
+    connecting: "Connecting…",
+    joined: "Connected",
+    reconnecting: "Reconnecting…",
+    offline: "Offline — waiting for the network…",
+  }[state];
+  $("conn").dataset.state = state;
+  $("conn-text").textContent = text;
+  showPeers();
+}
+
+function startConnection() {
+  conn = new Connection({
+    room,
+    seatKey,
+    onJoined,
+    onText,
+    onBinary,
+    onState: onConnState,
+    onError: (msg) => {
+      $("conn-text").textContent = `Server: ${msg.message || msg.code}`;
+    },
+  });
+  conn.start();
+}
+
+// ---- presence -----------------------------------------------------------------------------
+
+function peerSummary() {
+  const present = [...peers].filter(([, s]) => s === "present").map(([id]) => id);
+  const away = [...peers].filter(([, s]) => s === "away").map(([id]) => id);
+  return { present, away };
+}
+
+function showPeers() {
+  for (const t of engine.outgoing) renderOutgoing(t);
+  const { present, away } = peerSummary();
+  if (mode === "desktop") {
+    const p = $("pair-state");
+    let state, text;
+    if (present.length === 1 && away.length === 0) [state, text] = ["connected", `Phone connected · device #${present[0]}`];
+    else if (present.length > 0) [state, text] = ["connected", `${present.length + away.length} devices connected`];
+    else if (away.length > 0) [state, text] = ["reconnecting", `Phone reconnecting… · device #${away.join(", #")}`];
+    else [state, text] = ["waiting", "Waiting for a device…"];
+    p.dataset.state = state;
+    p.textContent = text;
+    $("pairing").classList.toggle("paired", state !== "waiting");
+  } else {
+    const p = $("phone-state");
+    let state, text;
+    if (!roomValid) [state, text] = ["error", "This room link is not valid. Scan the code on your computer again."];
+    else if (conn && conn.state !== "joined") [state, text] = ["reconnecting", "Reconnecting… your photos will wait."];
+    else if (present.length > 0) [state, text] = ["connected", "Connected to your computer"];
+    else if (away.length > 0) [state, text] = ["reconnecting", "Your computer is reconnecting…"];
+    else [state, text] = ["waiting", "Waiting for your computer — keep roomcast open on it."];
+    p.dataset.state = state;
+    p.textContent = text;
+  }
+}
+
+// ---- outgoing transfers (both pages) ------------------------------------------------------
+
+const outgoingList = () => $(mode === "desktop" ? "desktop-outgoing" : "phone-outgoing");
+
+function transferItem(name, file) {
+  const li = el("li", "xfer");
+  if (file && isImage(file.type)) {
+    const img = el("img", "xfer-thumb");
+    img.alt = "";
+    img.src = URL.createObjectURL(file);
+    li.append(img);
+  } else li.append(el("span", "xfer-thumb file-badge", extension(name)));
+  const body = el("div", "xfer-body");
+  const top = el("div", "xfer-top");
+  top.append(el("span", "xfer-name", name), el("span", "xfer-size muted", ""));
+  const bar = el("progress", "xfer-bar");
+  bar.max = 100;
+  bar.value = 0;
+  bar.setAttribute("aria-label", `Progress of ${name}`);
+  const status = el("div", "xfer-status");
+  const text = el("span", "xfer-text", "");
+  const retry = el("button", "retry", "Retry");
+  retry.type = "button";
+  retry.hidden = true;
+  status.append(text, retry);
+  body.append(top, bar, status);
+  li.append(body);
+  return li;
+}
+
+function extension(name) {
+  const m = /\.([A-Za-z0-9]{1,5})$/.exec(name || "");
+  return m ? m[1].toUpperCase() : "FILE";
+}
+
+function renderOutgoing(t) {
+  if (t.replacedBy) return;
+  let li = t.ui;
+  if (!li) {
+    li = t.ui = transferItem(t.name, t.file);
+    outgoingList().prepend(li);
+  }
+  if (!li.isConnected) outgoingList().prepend(li);
+  if (mode === "phone") $("sent-empty").hidden = true;
+  li.dataset.state = t.state;
+  li.dataset.xfer = t.xfer || "";
+  li.querySelector(".xfer-name").textContent = t.name;
+  li.querySelector(".xfer-size").textContent = formatBytes(t.size || 0);
+  const bar = li.querySelector("progress");
+  const text = li.querySelector(".xfer-text");
+  const retry = li.querySelector(".retry");
+  const acked = t.state === "preparing" ? 0 : engine.ackedBytes(t);
+  const pct = t.size ? Math.floor((acked * 100) / t.size) : t.state === "delivered" ? 100 : 0;
+  bar.value = pct;
+  retry.hidden = t.state !== "failed";
+  retry.onclick = () => engine.retry(t);
+  const offline = conn && conn.state !== "joined";
+  const receiver = mode === "phone" ? "your computer" : "your phone";
+  switch (t.state) {
+    case "preparing": text.textContent = "Preparing…"; break;
+    case "queued": text.textContent = peers.size ? "Queued" : `Waiting for ${receiver}…`; break;
+    case "sending": {
+      const away = t.targets.size > 0 && [...t.targets.keys()].every((id) => peers.get(id) === "away");
+      if (offline) text.textContent = `${pct} % · reconnecting…`;
+      else if (away) text.textContent = `${pct} % · ${receiver} is reconnecting…`;
+      else text.textContent = `${pct} %${t.speed ? ` · ${formatBytes(Math.round(t.speed))}/s` : ""}`;
+      break;
     }
-  };
-  ws.onclose = () => {
-    setStatus("disconnected — reconnecting…");
-    peers.clear();
-    showPeers();
-    const delay = Math.min(10000, 250 * 2 ** retry++);
-    setTimeout(connect, delay);
-  };
-}
-
-async function sendFiles(files) {
-  for (const file of files) {
-    if (!ws || ws.readyState !== WebSocket.OPEN) { $("send-state").textContent = "not connected"; return; }
-    const bytes = await file.arrayBuffer();
-    ws.send(encodeFile({ kind: "file", name: file.name, mime: file.type, size: file.size }, bytes));
-    addPhoto(file, file.name, "sent");
-    $("send-state").textContent = `sent ${file.name}`;
+    case "waiting": text.textContent = `${pct} % · waiting for ${receiver} to come back…`; break;
+    case "delivered": {
+      const secs = (t.finished - t.started) / 1000;
+      text.textContent = `Delivered ✓${secs > 0.05 ? ` in ${secs < 10 ? secs.toFixed(1) : Math.round(secs)} s` : ""}`;
+      break;
+    }
+    case "failed": text.textContent = `Failed: ${t.error}`; break;
+    case "cancelled": text.textContent = "Cancelled"; break;
   }
 }
 
-$("files").addEventListener("change", (ev) => { sendFiles(Array.from(ev.target.files)); ev.target.value = ""; });
-$("link").value = location.href;
-$("copy").addEventListener("click", async () => {
-  try { await navigator.clipboard.writeText(location.href); $("copy").textContent = "Copied"; }
-  catch { $("link").select(); }
-});
-$("new-room").addEventListener("click", () => { location.search = `?room=${randomRoom()}`; });
-connect();
+async function sendFiles(files, { resize = 0, quality = 0.85 } = {}) {
+  for (const file of files) {
+    if (resize > 0 && isImage(file.type)) {
+      const pending = { name: file.name, size: file.size, state: "preparing", file };
+      renderOutgoing(pending);
+      let out = file;
+      try {
+        out = await downscale(file, resize, quality);
+      } catch {}
+      engine.send(out, out.name, out.type, { ui: pending.ui });
+    } else engine.send(file);
+  }
+}
+
+/** Longest side ≤ maxSide, as JPEG, the right way up (EXIF orientation applied). */
+async function downscale(file, maxSide, quality) {
+  let src, w, h;
+  try {
+    src = await createImageBitmap(file, { imageOrientation: "from-image" });
+    w = src.width;
+    h = src.height;
+  } catch {
+    // Older Safari: an <img> applies the EXIF orientation, and so does drawing it.
+    const url = URL.createObjectURL(file);
+    try {
+      src = new Image();
+      src.src = url;
+      await src.decode();
+      w = src.naturalWidth;
+      h = src.naturalHeight;
+    } finally {
+      setTimeout(() => URL.revokeObjectURL(url), 1000);
+    }
+  }
+  const scale = Math.min(1, maxSide / Math.max(w, h));
+  if (scale >= 1) {
+    src.close?.();
+    return file; // already small enough: the original bytes
+  }
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.max(1, Math.round(w * scale));
+  canvas.height = Math.max(1, Math.round(h * scale));
+  const ctx = canvas.getContext("2d");
+  ctx.imageSmoothingQuality = "high";
+  ctx.drawImage(src, 0, 0, canvas.width, canvas.height);
+  src.close?.();
+  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", quality));
+  if (!blob) return file;
+  const name = `${file.name.replace(/\.[^.]*$/, "") || "photo"}.jpg`;
+  return new File([blob], name, { type: "image/jpeg", lastModified: file.lastModified });
+}
+
+// ---- incoming transfers -------------------------------------------------------------------
+
+const incomingViews = new Map();
+
+function renderIncoming(r) {
+  let li = incomingViews.get(r.xfer);
+  if (r.state !== "receiving") {
+    li?.remove();
+    incomingViews.delete(r.xfer);
+    return;
+  }
+  if (!li) {
+    li = transferItem(r.name, null);
+    li.dataset.state = "receiving";
+    incomingViews.set(r.xfer, li);
+    $(mode === "desktop" ? "desktop-incoming" : "phone-incoming").prepend(li);
+    if (mode === "phone") $("received-section").hidden = false;
+  }
+  const pct = r.size ? Math.floor((r.next * r.chunkSize * 100) / r.size) : 0;
+  li.querySelector("progress").value = Math.min(100, pct);
+  li.querySelector(".xfer-size").textContent = formatBytes(r.size);
+  li.querySelector(".xfer-text").textContent = `Receiving… ${Math.min(100, pct)} %`;
+}
+
+// ---- received files -----------------------------------------------------------------------
+
+const received = [];
+let selected = -1;
+
+function addReceived(item) {
+  item.url = URL.createObjectURL(item.blob);
+  item.mime = item.mime || item.blob.type || "";
+  item.time = item.time || new Date();
+  received.push(item);
+  if (mode === "desktop") {
+    addThumb(item, received.length - 1);
+    select(received.length - 1);
+  } else addPhoneReceived(item);
+}
+
+function addThumb(item, index) {
+  const li = el("li");
+  const b = el("button", "thumb");
+  b.type = "button";
+  b.setAttribute("aria-label", `Show ${item.name}`);
+  if (isImage(item.mime)) {
+    const img = el("img");
+    img.src = item.url;
+    img.alt = item.name;
+    b.append(img);
+  } else b.append(el("span", "file-badge", extension(item.name)));
+  b.addEventListener("click", () => select(index));
+  li.append(b);
+  $("gallery").prepend(li);
+  item.thumb = b;
+  $("gallery-empty").hidden = true;
+  $("download-all").disabled = false;
+  $("gallery-count").textContent = `(${received.length})`;
+}
+
+const canCopyImages = () =>
+  typeof ClipboardItem === "function" && !!navigator.clipboard && typeof navigator.clipboard.write === "function";
+
+function select(index) {
+  selected = index;
+  const item = received[index];
+  for (const it of received) it.thumb?.setAttribute("aria-current", it === item ? "true" : "false");
+  $("preview").hidden = false;
+  const media = $("preview-media");
+  media.replaceChildren();
+  if (isImage(item.mime)) {
+    const img = el("img", "preview-img");
+    img.src = item.url;
+    img.alt = item.name;
+    media.append(img);
+  } else {
+    const f = el("div", "preview-file");
+    f.append(el("span", "file-badge big-badge", extension(item.name)), el("span", "", item.mime || "file"));
+    media.append(f);
+  }
+  $("preview-name").textContent = item.name;
+  $("preview-info").textContent = `${formatBytes(item.size)} · ${formatTime(item.time)}`;
+  const a = $("preview-download");
+  a.href = item.url;
+  a.download = item.name;
+  $("preview-copy").hidden = !(isImage(item.mime) && canCopyImages());
+  $("preview-copy").textContent = "Copy image";
+}
+
+async function toPng(blob) {
+  if (blob.type === "image/png") return blob;
+  const bmp = await createImageBitmap(blob);
+  const c = document.createElement("canvas");
+  c.width = bmp.width;
+  c.height = bmp.height;
+  c.getContext("2d").drawImage(bmp, 0, 0);
+  bmp.close?.();
+  return new Promise((resolve, reject) => c.toBlob((b) => (b ? resolve(b) : reject(new Error("encode"))), "image/png"));
+}
+
+function addPhoneReceived(item) {
+  $("received-section").hidden = false;
+  const li = el("li");
+  if (isImage(item.mime)) {
+    const img = el("img");
+    img.src = item.url;
+    img.alt = item.name;
+    li.append(img);
+  }
+  const row = el("div", "received-row");
+  const a = el("a", "button", "Save");
+  a.href = item.url;
+  a.download = item.name;
+  a.setAttribute("aria-label", `Save ${item.name}`);
+  const text = el("span", "received-name", item.name);
+  row.append(text, el("span", "muted", formatBytes(item.size)), a);
+  li.append(row);
+  $("received").prepend(li);
+}
+
+// ---- desktop page -------------------------------------------------------------------------
+
+const LOOPBACK = /^(localhost|.*\.localhost|127(\.\d+){3}|\[::1\])$/i;
+
+async function originChoices() {
+  let info = null;
+  try {
+    const r = await fetch("/api/origins", { cache: "no-store" });
+    if (r.ok) info = await r.json();
+  } catch {}
+  const good = (s) => typeof s === "string" && /^https?:\/\/[^\s/?#]+/.test(s);
+  if (info && good(info.public_url)) return { choices: [info.public_url], note: "" };
+  if (LOOPBACK.test(location.hostname)) {
+    const lan = (info && Array.isArray(info.lan) ? info.lan : []).filter(good);
+    if (lan.length) return { choices: lan, note: "" };
+    return {
+      choices: [location.origin],
+      note:
+        "This link uses this computer's own name, which your phone cannot reach. Open this page " +
+        "at the computer's network address, or start roomcast with ROOMCAST_PUBLIC_URL.",
+    };
+  }
+  return { choices: [location.origin], note: "" };
+}
+
+function roomLink(origin) {
+  const base = origin.endsWith("/") ? origin : `${origin}/`;
+  return new URL(`?room=${encodeURIComponent(room)}`, base).href;
+}
+
+let origins = [location.origin];
+let link = "";
+
+function showLink() {
+  const chosen = load(ORIGIN_KEY);
+  const origin = origins.includes(chosen) ? chosen : origins[0];
+  link = roomLink(origin);
+  $("link").value = link;
+  const qr = $("qr");
+  qr.hidden = false;
+  $("qr-error").hidden = true;
+  qr.src = `/qr.svg?text=${encodeURIComponent(link)}`;
+}
+
+async function setupDesktop() {
+  document.title = "roomcast — pair your phone";
+  $("desktop").hidden = false;
+  $("qr").addEventListener("error", () => {
+    $("qr").hidden = true;
+    $("qr-error").hidden = false;
+  });
+  $("link").addEventListener("focus", () => $("link").select());
+  $("copy-link").addEventListener("click", () => copyText($("link"), $("copy-link")));
+  $("new-room").addEventListener("click", () => {
+    for (const t of engine.outgoing) engine.cancel(t);
+    conn.leave();
+    room = randomHex(16);
+    store(DESKTOP_ROOM_KEY, room);
+    peers.clear();
+    showLink();
+    startConnection();
+  });
+  $("origin").addEventListener("change", () => {
+    store(ORIGIN_KEY, $("origin").value);
+    showLink();
+  });
+  $("download-all").addEventListener("click", () => {
+    received.forEach((item, i) =>
+      setTimeout(() => {
+        const a = el("a");
+        a.href = item.url;
+        a.download = item.name;
+        document.body.append(a);
+        a.click();
+        a.remove();
+      }, i * 250),
+    );
+  });
+  $("preview-copy").addEventListener("click", async () => {
+    const item = received[selected];
+    const b = $("preview-copy");
+    try {
+      await navigator.clipboard.write([new ClipboardItem({ "image/png": toPng(item.blob) })]);
+      b.textContent = "Copied ✓";
+    } catch {
+      b.textContent = "Copy failed";
+    }
+  });
+  $("desktop-files").addEventListener("change", (ev) => {
+    sendFiles(Array.from(ev.target.files));
+    ev.target.value = "";
+  });
+  // Drag and drop anywhere on the page.
+  let depth = 0;
+  const hasFiles = (ev) => Array.from(ev.dataTransfer?.types || []).includes("Files");
+  addEventListener("dragenter", (ev) => {
+    if (!hasFiles(ev)) return;
+    ev.preventDefault();
+    depth++;
+    document.body.classList.add("dragging");
+  });
+  addEventListener("dragover", (ev) => {
+    if (!hasFiles(ev)) return;
+    ev.preventDefault();
+    ev.dataTransfer.dropEffect = "copy";
+  });
+  addEventListener("dragleave", () => {
+    if (--depth <= 0) {
+      depth = 0;
+      document.body.classList.remove("dragging");
+    }
+  });
+  addEventListener("drop", (ev) => {
+    if (!hasFiles(ev)) return;
+    ev.preventDefault();
+    depth = 0;
+    document.body.classList.remove("dragging");
+    sendFiles(Array.from(ev.dataTransfer.files));
+  });
+
+  link = roomLink(location.origin);
+  $("link").value = link;
+  const o = await originChoices();
+  origins = o.choices;
+  const sel = $("origin");
+  sel.replaceChildren(...origins.map((s) => new Option(s, s)));
+  $("origin-row").hidden = origins.length < 2;
+  const chosen = load(ORIGIN_KEY);
+  if (origins.includes(chosen)) sel.value = chosen;
+  $("origin-note").hidden = !o.note;
+  $("origin-note").textContent = o.note;
+  showLink();
+}
+
+async function copyText(input, button) {
+  const done = () => {
+    button.textContent = "Copied ✓";
+    setTimeout(() => (button.textContent = "Copy link"), 2000);
+  };
+  try {
+    if (navigator.clipboard?.writeText) {
+      await navigator.clipboard.writeText(input.value);
+      return done();
+    }
+  } catch {}
+  // Plain HTTP on a LAN address: no async clipboard. Select the text and copy it the old way.
+  input.focus();
+  input.select();
+  try {
+    if (document.execCommand("copy")) return done();
+  } catch {}
+  button.textContent = "Press Ctrl+C";
+}
+
+// ---- phone page ---------------------------------------------------------------------------
+
+function setupPhone() {
+  document.title = "roomcast — send photos";
+  $("phone").hidden = false;
+  const options = () => ({ resize: Number($("resize").value) || 0, quality: Number($("quality").value) || 0.85 });
+  const summary = () => {
+    const r = Number($("resize").value) || 0;
+    $("resize-summary").textContent = r ? `${r} px, quality ${Math.round(Number($("quality").value) * 100)}` : "off";
+  };
+  $("resize").addEventListener("change", summary);
+  $("quality").addEventListener("change", summary);
+  summary();
+  for (const id of ["take-photo", "choose-photos", "choose-files"]) {
+    $(id).addEventListener("change", (ev) => {
+      const files = Array.from(ev.target.files);
+      ev.target.value = "";
+      sendFiles(files, options());
+    });
+  }
+}
+
+// ---- start --------------------------------------------------------------------------------
+
+document.body.classList.remove("booting");
+document.body.classList.add(`mode-${mode}`);
+if (mode === "desktop") setupDesktop();
+else setupPhone();
+showPeers();
+if (roomValid) startConnection();
+else onConnState("offline");
+
+// A small handle for the browser tests (and for poking at the page from the console).
+window.__roomcast = {
+  mode,
+  get room() { return room; },
+  get link() { return link; },
+  get id() { return conn?.id ?? null; },
+  get connState() { return conn?.state ?? null; },
+  peers: () => Object.fromEntries(peers),
+  outgoing: () => engine.outgoing.map((t) => ({ xfer: t.xfer, name: t.name, size: t.size, state: t.state, acked: engine.ackedBytes(t), error: t.error, resumedFrom: [...t.resumedFrom] })),
+  received: () => received.map((r) => ({ name: r.name, size: r.size, mime: r.mime, url: r.url })),
+  drop: (opts) => conn?.drop(opts),
+  release: () => conn?.release(),
+  cutAfterChunk: (i) => { testCutAfterChunk = i; },
+  pauseAfterChunk: (i) => { testPauseAfterChunk = i; },
+  unpause: () => { engine.paused = false; engine.pump(); },
+};

@@ -1,40 +1,79 @@
 // Shared pieces of the browser tests: start the real daemon on 127.0.0.1 with an ephemeral
 // port, and launch Debian's chromium through playwright-core. Every wait has a deadline.
 import { spawn } from "node:child_process";
+import net from "node:net";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
+import { createHash } from "node:crypto";
 import { chromium } from "playwright-core";
+import pngjs from "pngjs";
+import jsQR from "jsqr";
+
+const { PNG } = pngjs;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repo = path.resolve(here, "../..");
 export const binary = process.env.ROOMCAST_BINARY || path.join(repo, "build/release/roomcast");
 
+/** A TCP port that was free on 127.0.0.1 a moment ago. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts roomcast with ROOMCAST_PUBLIC_URL set to its own loopback URL (so the room link and
+ * its QR code point where the test's "phone" can go); resolves to { url, port, stop() }.
+ */
+export async function startPairingServer(extraEnv = {}) {
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    try {
+      return await startServer({ ROOMCAST_PUBLIC_URL: `http://127.0.0.1:${port}`, ...extraEnv }, 15000, port);
+    } catch (e) {
+      if (attempt >= 2) throw e; // the port was taken in between: try another
+    }
+  }
+}
+
 /** Starts roomcast; resolves to { url, port, stop() } once it logs its port. */
-export function startServer(extraEnv = {}, deadlineMs = 15000) {
-  const child = spawn(binary, ["--host", "127.0.0.1", "--port", "0", "--log-level", "info"], {
+export function startServer(extraEnv = {}, deadlineMs = 15000, port = 0) {
+  const child = spawn(binary, ["--host", "127.0.0.1", "--port", String(port), "--log-level", "info"], {
     env: { ...process.env, ROOMCAST_WEB_ROOT: path.join(repo, "web"), ...extraEnv },
     stdio: ["ignore", "ignore", "pipe"],
   });
   let log = "";
+  let up = false;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`no start-up line within ${deadlineMs} ms:\n${log}`)); }, deadlineMs);
-    child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`roomcast exited with ${code}:\n${log}`)); });
+    const early = (code) => { clearTimeout(timer); reject(new Error(`roomcast exited with ${code}:\n${log}`)); };
+    child.on("exit", early);
     child.on("error", (e) => { clearTimeout(timer); reject(e); });
     child.stderr.on("data", (chunk) => {
       log += chunk;
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(log);
+      const m = !up && /listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(log);
       if (m) {
+        up = true; // once: later log lines must not run this again
         clearTimeout(timer);
-        child.removeAllListeners("exit");
+        child.removeListener("exit", early);
         const port = Number(m[1]);
         resolve({
           port,
+          pid: child.pid,
           url: `http://127.0.0.1:${port}`,
           log: () => log,
+          // SIGTERM; resolves to the exit code (null when it had to be killed after 10 s).
           stop: () => new Promise((done) => {
-            if (child.exitCode !== null) return done(child.exitCode);
+            if (child.exitCode !== null || child.signalCode !== null) return done(child.exitCode);
             const kill = setTimeout(() => child.kill("SIGKILL"), 10000);
-            child.on("exit", (code) => { clearTimeout(kill); done(code); });
+            const hold = setInterval(() => {}, 1000); // keep the event loop up until it exits
+            child.once("exit", (code) => { clearTimeout(kill); clearInterval(hold); done(code); });
             child.kill("SIGTERM");
           }),
         });
@@ -66,3 +105,53 @@ export function fakeImage(size, seed = 1) {
   }
   return buf;
 }
+
+/**
+ * A real, decodable PNG photo of `width`×`height` (a landscape: sky, sun, hills) with film
+ * grain, so it is several MB like a camera's photo. Deterministic for a given seed.
+ */
+export function makePhoto(width, height, seed = 1, grain = 24) {
+  const png = new PNG({ width, height });
+  let x = seed >>> 0;
+  const rnd = () => ((x = (x * 1664525 + 1013904223) >>> 0) >>> 24) / 255 - 0.5;
+  const hue = (seed * 47) % 360;
+  const sunX = width * (0.3 + ((seed * 37) % 40) / 100);
+  const sunY = height * 0.38;
+  const sunR = Math.min(width, height) * 0.09;
+  const ridge = (px, k, amp, base) =>
+    height * base + amp * height * (Math.sin(px / width * 6.3 * k + seed) * 0.6 + Math.sin(px / width * 17 * k + seed * 3) * 0.25);
+  for (let py = 0; py < height; py++) {
+    for (let px = 0; px < width; px++) {
+      const t = py / height;
+      // sky: warm at the horizon, deep at the top, tinted by the seed's hue
+      let r = 40 + 200 * t + 30 * Math.cos((hue * Math.PI) / 180);
+      let g = 60 + 120 * t;
+      let b = 160 + 60 * (1 - t) + 30 * Math.sin((hue * Math.PI) / 180);
+      const d = Math.hypot(px - sunX, py - sunY);
+      if (d < sunR) [r, g, b] = [255, 236, 170];
+      else if (d < sunR * 3) {
+        const k = 1 - (d - sunR) / (sunR * 2);
+        r += 60 * k; g += 40 * k; b += 10 * k;
+      }
+      if (py > ridge(px, 1, 0.08, 0.62)) [r, g, b] = [70 + 40 * t, 80 + 30 * t, 120 - 20 * t];
+      if (py > ridge(px, 1.7, 0.05, 0.75)) [r, g, b] = [38, 62 + 40 * t, 58];
+      if (py > ridge(px, 2.9, 0.03, 0.88)) [r, g, b] = [22, 40, 34];
+      const n = rnd() * grain;
+      const i = (py * width + px) * 4;
+      png.data[i] = Math.max(0, Math.min(255, r + n));
+      png.data[i + 1] = Math.max(0, Math.min(255, g + n));
+      png.data[i + 2] = Math.max(0, Math.min(255, b + n));
+      png.data[i + 3] = 255;
+    }
+  }
+  return PNG.sync.write(png, { colorType: 2 });
+}
+
+/** Decodes the QR code in a PNG screenshot; the text, or null. */
+export function decodeQr(pngBuffer) {
+  const img = PNG.sync.read(pngBuffer);
+  const found = jsQR(new Uint8ClampedArray(img.data.buffer, img.data.byteOffset, img.data.length), img.width, img.height);
+  return found ? found.data : null;
+}
+
+export const sha256 = (b) => createHash("sha256").update(b).digest("hex");

@@ -204,3 +204,15 @@ TEST(Process, HealthcheckProbesARunningServer) {
     EXPECT_EQ(gone.wait_exit(), 1);
     EXPECT_NE(gone.drain_stderr().find("healthcheck"), std::string::npos);
 }
+
+// A signal handler that re-armed its wait off the shutdown strand could race the final cancel
+// and keep the process alive forever (about 1 run in 15). Many quick runs catch a regression.
+TEST(Process, SigtermAlwaysExitsEvenWithNoConnections) {
+    for (int i = 0; i < 15; ++i) {
+        child c({"--host", "127.0.0.1", "--port", "0", "--log-level", "info"},
+                {"ROOMCAST_WEB_ROOT=" ROOMCAST_TEST_WEB_ROOT});
+        ASSERT_TRUE(c.wait_for(listening)) << "run " << i;
+        ASSERT_EQ(kill(c.pid(), SIGTERM), 0);
+        ASSERT_EQ(c.wait_exit(10s), 0) << "run " << i << " did not exit after SIGTERM";
+    }
+}

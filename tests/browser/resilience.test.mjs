@@ -1,0 +1,109 @@
+// Transfers that outlive their connections: a seat that expired while the phone was away, a
+// desktop reloaded in the middle of a transfer, photos taken before the computer is there.
+// Every wait has a deadline; nothing asserts a timing.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { devices } from "playwright-core";
+import { startPairingServer, launchBrowser, makePhoto, sha256 } from "./harness.mjs";
+
+let browser;
+const servers = [];
+after(async () => {
+  await browser?.close();
+  const codes = await Promise.all(servers.map((s) => s.stop()));
+  assert.deepEqual(codes, codes.map(() => 0), "roomcast exits 0 on SIGTERM");
+});
+
+async function pair(serverEnv = {}) {
+  const server = await startPairingServer(serverEnv);
+  servers.push(server);
+  browser ??= await launchBrowser();
+  const desktopCtx = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+  const phoneCtx = await browser.newContext({ ...devices["Pixel 7"] });
+  const desktop = await desktopCtx.newPage();
+  const phone = await phoneCtx.newPage();
+  const errors = [];
+  for (const [name, p] of [["desktop", desktop], ["phone", phone]]) p.on("pageerror", (e) => errors.push(`${name}: ${e.message}`));
+  await desktop.goto(`${server.url}/`, { timeout: 15000 });
+  await desktop.waitForFunction(() => window.__roomcast?.connState === "joined", null, { timeout: 10000 });
+  await phone.goto(await desktop.evaluate(() => window.__roomcast.link), { timeout: 15000 });
+  await phone.getByText("Connected to your computer").waitFor({ timeout: 10000 });
+  const close = async () => { await desktopCtx.close(); await phoneCtx.close(); };
+  return { server, desktop, phone, errors, close };
+}
+
+const hashOf = (locator, attr) =>
+  locator.evaluate(async (el, a) => {
+    const buf = await (await fetch(el.getAttribute(a))).arrayBuffer();
+    return Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", buf)), (b) => b.toString(16).padStart(2, "0")).join("");
+  }, attr);
+const outgoing = (page, name) => page.evaluate((n) => window.__roomcast.outgoing().find((t) => t.name === n), name);
+
+test("the seat expires while the phone is away: it comes back as a new member and the transfer goes on", async () => {
+  const { desktop, phone, errors, close } = await pair({ ROOMCAST_RESUME_GRACE: "1s" });
+  const photo = makePhoto(1800, 1200, 21);
+  const oldId = await phone.evaluate(() => window.__roomcast.id);
+  await phone.evaluate(() => window.__roomcast.cutAfterChunk(5));
+  await phone.setInputFiles("#choose-photos", { name: "late.png", mimeType: "image/png", buffer: photo });
+  await desktop.locator("#pair-state").getByText("Waiting for a device").waitFor({ timeout: 15000 }); // peer-left once the grace ran out
+  await phone.evaluate(() => window.__roomcast.release());
+  await desktop.waitForFunction((old) => /Phone connected · device #\d+/.test(document.getElementById("pair-state").textContent) &&
+    !document.getElementById("pair-state").textContent.includes(`#${old}`), oldId, { timeout: 20000 });
+  const newId = await phone.evaluate(() => window.__roomcast.id);
+  assert.notEqual(newId, oldId, "a fresh id: the seat was gone");
+
+  await phone.locator("#phone-outgoing li[data-state=delivered]", { hasText: "late.png" }).waitFor({ timeout: 30000 });
+  assert.deepEqual((await outgoing(phone, "late.png")).resumedFrom, [6], "the desktop kept the first 6 chunks");
+  const img = desktop.locator("#preview img[alt='late.png']");
+  await img.waitFor({ timeout: 10000 });
+  assert.equal(await hashOf(img, "src"), sha256(photo));
+  assert.deepEqual(errors, []);
+  await close();
+});
+
+test("the desktop reloads mid-transfer: it keeps its room and seat, and the phone starts that photo over", async () => {
+  const { desktop, phone, errors, close } = await pair();
+  const photo = makePhoto(1600, 1000, 22);
+  const room = await desktop.evaluate(() => window.__roomcast.room);
+  const desktopId = await desktop.evaluate(() => window.__roomcast.id);
+  await phone.evaluate(() => window.__roomcast.pauseAfterChunk(3));
+  await phone.setInputFiles("#take-photo", { name: "reload.png", mimeType: "image/png", buffer: photo });
+  await desktop.locator("#desktop-incoming li", { hasText: "reload.png" }).waitFor({ timeout: 15000 });
+
+  await desktop.reload({ timeout: 15000 });
+  await desktop.waitForFunction(() => window.__roomcast?.connState === "joined", null, { timeout: 10000 });
+  assert.equal(await desktop.evaluate(() => window.__roomcast.room), room, "same room");
+  assert.equal(await desktop.evaluate(() => window.__roomcast.id), desktopId, "same seat");
+  await phone.evaluate(() => window.__roomcast.unpause());
+
+  await phone.locator("#phone-outgoing li[data-state=delivered]", { hasText: "reload.png" }).waitFor({ timeout: 30000 });
+  assert.ok((await outgoing(phone, "reload.png")).resumedFrom.includes(0), "the reloaded page asked for it from the start");
+  const img = desktop.locator("#preview img[alt='reload.png']");
+  await img.waitFor({ timeout: 10000 });
+  assert.equal(await hashOf(img, "src"), sha256(photo));
+  assert.equal(await desktop.locator("#gallery li").count(), 1);
+  assert.deepEqual(errors, []);
+  await close();
+});
+
+test("photos taken before the computer is there wait, then go when it joins", async () => {
+  const server = servers[0];
+  const room = "waiting-room-test";
+  const phoneCtx = await browser.newContext({ ...devices["Pixel 7"] });
+  const phone = await phoneCtx.newPage();
+  await phone.goto(`${server.url}/?room=${room}`, { timeout: 15000 });
+  await phone.getByText("Waiting for your computer").waitFor({ timeout: 10000 });
+  const photo = makePhoto(640, 480, 23);
+  await phone.setInputFiles("#take-photo", { name: "early.png", mimeType: "image/png", buffer: photo });
+  const item = phone.locator("#phone-outgoing li", { hasText: "early.png" });
+  await item.getByText("Waiting for your computer").waitFor({ timeout: 10000 });
+  assert.equal(await item.getAttribute("data-state"), "queued");
+
+  const other = await phoneCtx.newPage(); // any member of the room receives
+  await other.goto(`${server.url}/?room=${room}`, { timeout: 15000 });
+  await phone.locator("#phone-outgoing li[data-state=delivered]", { hasText: "early.png" }).waitFor({ timeout: 20000 });
+  const img = other.locator("#received img[alt='early.png']");
+  await img.waitFor({ timeout: 10000 });
+  assert.equal(await hashOf(img, "src"), sha256(photo));
+  await phoneCtx.close();
+});

@@ -1,0 +1,235 @@
+// The WebSocket to the daemon, kept alive: it joins the room with the seat's resume token,
+// reconnects with backoff, and at once when the page becomes visible again or the network
+// comes back (a phone drops its socket while the camera or the photo picker is open).
+
+const MAX_BACKOFF_MS = 5000;
+const CONNECT_TIMEOUT_MS = 8000;
+const PROBE_TIMEOUT_MS = 4000;
+const HIDDEN_PROBE_MS = 2000; // hidden at least this long: check the socket is still alive
+
+export class Connection {
+  /**
+   * opts: room, seatKey (sessionStorage key for the resume token), and callbacks
+   *   onJoined(msg, {resumed, probe}), onText(msg), onBinary(buf), onState(state), onError(msg)
+   * state: "connecting" | "joined" | "reconnecting" | "offline"
+   */
+  constructor(opts) {
+    this.opts = opts;
+    this.room = opts.room;
+    this.ws = null;
+    this.id = null;
+    this.state = "connecting";
+    this.attempt = 0;
+    this.retryTimer = 0;
+    this.probeTimer = 0;
+    this.connectTimer = 0;
+    this.hiddenAt = 0;
+    this.stopped = false;
+    this.hold = false; // tests: keep the connection down until released
+    addEventListener("online", () => this.wake());
+    addEventListener("pageshow", (ev) => ev.persisted && this.wake()); // back from the bfcache
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "hidden") this.hiddenAt = Date.now();
+      else {
+        const long = this.hiddenAt && Date.now() - this.hiddenAt >= HIDDEN_PROBE_MS;
+        this.hiddenAt = 0;
+        if (this.state === "joined") {
+          if (long) this.probe();
+        } else this.wake();
+      }
+    });
+  }
+
+  get ready() {
+    return this.state === "joined" && this.ws && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  token() {
+    try {
+      const s = JSON.parse(sessionStorage.getItem(this.opts.seatKey(this.room)) || "null");
+      return s && typeof s.resume === "string" ? s.resume : null;
+    } catch {
+      return null;
+    }
+  }
+
+  saveToken(resume) {
+    try {
+      if (resume) sessionStorage.setItem(this.opts.seatKey(this.room), JSON.stringify({ resume }));
+      else sessionStorage.removeItem(this.opts.seatKey(this.room));
+    } catch {}
+  }
+
+  start() {
+    this.stopped = false;
+    this.connect();
+  }
+
+  setState(s) {
+    if (this.state === s) return;
+    this.state = s;
+    this.opts.onState?.(s);
+  }
+
+  connect() {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = 0;
+    if (this.stopped || this.hold) return;
+    if (this.ws && this.ws.readyState <= WebSocket.OPEN) return;
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    let ws;
+    try {
+      ws = new WebSocket(`${proto}//${location.host}/ws`);
+    } catch {
+      this.scheduleRetry();
+      return;
+    }
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    if (this.id === null) this.setState("connecting");
+    this.connectTimer = setTimeout(() => this.abandon(ws), CONNECT_TIMEOUT_MS);
+    ws.onopen = () => {
+      const join = { type: "join", room: this.room };
+      const resume = this.token();
+      if (resume) join.resume = resume;
+      ws.send(JSON.stringify(join));
+    };
+    ws.onmessage = (ev) => {
+      if (ws !== this.ws) return;
+      if (typeof ev.data !== "string") {
+        if (this.state === "joined") this.opts.onBinary?.(ev.data);
+        return;
+      }
+      let msg;
+      try {
+        msg = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
+      if (!msg || typeof msg !== "object") return;
+      if (msg.type === "joined" && msg.room === this.room) this.onJoined(msg);
+      else if (msg.type === "error") {
+        this.opts.onError?.(msg);
+        if (this.state !== "joined") {
+          // Refused before we got a seat: try again later, without a token it may not like.
+          this.saveToken(null);
+          this.abandon(ws);
+        }
+      } else if (this.state === "joined") this.opts.onText?.(msg);
+    };
+    ws.onclose = () => {
+      if (ws === this.ws) this.lost();
+    };
+  }
+
+  onJoined(msg) {
+    clearTimeout(this.connectTimer);
+    const probe = this.state === "joined" && msg.id === this.id;
+    clearTimeout(this.probeTimer);
+    this.probeTimer = 0;
+    const resumed = !probe && msg.resumed === true && msg.id === this.id;
+    if (typeof msg.resume === "string" && msg.resume) this.saveToken(msg.resume);
+    this.id = msg.id;
+    this.attempt = 0;
+    this.setState("joined");
+    this.opts.onJoined?.(msg, { resumed, probe });
+  }
+
+  /** The socket is gone (closed, or abandoned as dead): try again soon. */
+  lost() {
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.probeTimer);
+    this.probeTimer = 0;
+    this.ws = null;
+    if (this.stopped) return;
+    this.setState(navigator.onLine === false ? "offline" : "reconnecting");
+    this.scheduleRetry();
+  }
+
+  abandon(ws) {
+    if (ws !== this.ws) return;
+    ws.onclose = ws.onmessage = ws.onopen = null;
+    try {
+      ws.close(4001, "abandoned");
+    } catch {}
+    this.lost();
+  }
+
+  scheduleRetry() {
+    clearTimeout(this.retryTimer);
+    if (this.stopped || this.hold) return;
+    const base = Math.min(MAX_BACKOFF_MS, 250 * 2 ** this.attempt++);
+    this.retryTimer = setTimeout(() => this.connect(), base * (0.75 + Math.random() / 2));
+  }
+
+  /** Reconnect now if we are not connected (page visible again, network back). */
+  wake() {
+    if (this.stopped || this.hold) return;
+    if (this.ws && this.ws.readyState <= WebSocket.OPEN) {
+      if (this.state === "joined") this.probe();
+      return;
+    }
+    this.attempt = 0;
+    this.connect();
+  }
+
+  /**
+   * Is the socket alive? Joining the room we are in answers `joined` and changes nothing;
+   * no answer in time means the socket is dead even if the browser has not noticed.
+   */
+  probe() {
+    if (this.probeTimer || !this.ready) return;
+    const ws = this.ws;
+    try {
+      ws.send(JSON.stringify({ type: "join", room: this.room }));
+    } catch {
+      this.abandon(ws);
+      return;
+    }
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = 0;
+      this.abandon(ws);
+    }, PROBE_TIMEOUT_MS);
+  }
+
+  send(data) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(data);
+  }
+
+  /** Deliberate leave: `leave`, close 1000, forget the seat. */
+  leave() {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.probeTimer);
+    clearTimeout(this.connectTimer);
+    this.probeTimer = 0;
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) {
+      ws.onclose = ws.onmessage = ws.onopen = null;
+      try {
+        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "leave" }));
+        ws.close(1000, "leave");
+      } catch {}
+    }
+    this.saveToken(null);
+    this.id = null;
+  }
+
+  /** Tests: drop the socket as a network loss would (not a leave), optionally staying down. */
+  drop({ hold = false } = {}) {
+    this.hold = hold;
+    const ws = this.ws;
+    if (!ws) return;
+    ws.onclose = ws.onmessage = ws.onopen = null;
+    try {
+      ws.close(4000, "dropped");
+    } catch {}
+    this.lost();
+  }
+
+  release() {
+    this.hold = false;
+    this.wake();
+  }
+}

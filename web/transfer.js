@@ -1,0 +1,521 @@
+// Chunked, acknowledged file transfers over the roomcast relay (docs/TRANSFER.md).
+//
+// The daemon relays every frame unchanged to the other members of the room and never looks
+// inside, so everything here is a convention between browsers:
+//   text   {"type":"file-offer", "xfer", "from", "to":[ids], "ask", "chunk_size", "chunks", "meta":{name,mime,size,modified}}
+//   binary "RC" 0x01 0x01 | 16-byte transfer id | uint32 BE chunk index | chunk bytes
+//   text   {"type":"file-ack",  "xfer", "from", "to", "next"[, "ask"]}  receiver holds chunks [0, next)
+//   text   {"type":"file-done", "xfer", "from", "to", "size"}     receiver reassembled the file
+//   text   {"type":"file-unknown", "xfer", "from"}               receiver has no state for this transfer
+//   text   {"type":"file-cancel", "xfer", "from"}                sender gave up on it
+// A sender keeps at most WINDOW unacknowledged chunks in flight and reads each chunk from the
+// File lazily, so neither the phone's memory nor the server's queues hold more than that.
+
+export const CHUNK_SIZE = 256 * 1024;
+export const WINDOW = 8;
+export const HEADER_BYTES = 24;
+const MAX_CHUNK_SIZE = 8 * 1024 * 1024;
+const MAX_FILE_SIZE = 2 ** 42; // 4 TiB: keeps chunk counts well inside uint32
+const NO_RECEIVER_MS = 60_000; // a started transfer with no receiver left fails after this
+const STALL_MS = 8_000; // no acknowledgement this long while chunks are in flight: probe the link
+const GIVE_UP_MS = 120_000; // no progress at all this long: fail (the user can retry)
+
+/** `bytes` random bytes as lowercase hex (getRandomValues works without a secure context). */
+export function randomHex(bytes) {
+  const b = new Uint8Array(bytes);
+  crypto.getRandomValues(b);
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+const HEX32 = /^[0-9a-f]{32}$/;
+
+/** Blob.arrayBuffer() where there is one (Safari 14+), FileReader before that. */
+function readBlob(blob) {
+  if (typeof blob.arrayBuffer === "function") return blob.arrayBuffer();
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+    r.readAsArrayBuffer(blob);
+  });
+}
+
+/** One binary chunk frame: 24-byte header (magic, version, kind, transfer id, index), then data. */
+export function encodeChunk(xfer, index, data) {
+  const body = new Uint8Array(data);
+  const out = new Uint8Array(HEADER_BYTES + body.byteLength);
+  out[0] = 0x52; // 'R'
+  out[1] = 0x43; // 'C'
+  out[2] = 1; // version
+  out[3] = 1; // kind: file chunk
+  for (let i = 0; i < 16; i++) out[4 + i] = parseInt(xfer.substr(i * 2, 2), 16);
+  new DataView(out.buffer).setUint32(20, index);
+  out.set(body, HEADER_BYTES);
+  return out;
+}
+
+/** Parses a chunk frame; null when the frame is not one. `data` is a view-free ArrayBuffer. */
+export function decodeChunk(buffer) {
+  if (!(buffer instanceof ArrayBuffer) || buffer.byteLength < HEADER_BYTES) return null;
+  const h = new Uint8Array(buffer, 0, HEADER_BYTES);
+  if (h[0] !== 0x52 || h[1] !== 0x43 || h[2] !== 1 || h[3] !== 1) return null;
+  let xfer = "";
+  for (let i = 4; i < 20; i++) xfer += h[i].toString(16).padStart(2, "0");
+  const index = new DataView(buffer).getUint32(20);
+  return { xfer, index, data: buffer.slice(HEADER_BYTES) };
+}
+
+/** The first web client's frame: uint32 BE length N, N bytes of JSON metadata, the file. */
+export function decodeLegacy(buffer) {
+  if (!(buffer instanceof ArrayBuffer) || buffer.byteLength < 4) return null;
+  const n = new DataView(buffer).getUint32(0);
+  if (4 + n > buffer.byteLength || n > 65536) return null;
+  let meta;
+  try {
+    meta = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, n)));
+  } catch {
+    return null;
+  }
+  if (!meta || meta.kind !== "file") return null;
+  return { meta, bytes: buffer.slice(4 + n) };
+}
+
+const cleanName = (s) =>
+  (typeof s === "string" && s.trim() ? s : "file").replace(/[\u0000-\u001f\u007f/\\]/g, "_").slice(0, 200);
+const cleanMime = (s) => (typeof s === "string" && /^[\w.+-]+\/[\w.+-]+$/.test(s) ? s.toLowerCase() : "");
+
+/**
+ * Sends and receives files. It knows nothing of the DOM; the page gives it:
+ *   send(textOrBytes), ready() → bool, selfId() → id, peers() → [ids] (present or away),
+ *   present(id) → bool (not away),
+ *   onOutgoing(t), onIncoming(r), onReceived(item), onStall(), onChunkSent(t, index) (tests)
+ */
+export class TransferEngine {
+  constructor(io) {
+    this.io = io;
+    this.outgoing = []; // every outgoing record, oldest first (the UI lists them)
+    this.current = null; // the one being sent; transfers go one at a time
+    this.incoming = new Map(); // xfer → partial incoming transfer (kept across reconnects)
+    this.completed = new Map(); // xfer → { from, size } of transfers received in full
+    this.ignored = new Set(); // offers addressed to other members
+    this.reportedUnknown = new Set();
+    this.pumping = false;
+    this.repump = false;
+    this.gen = 0; // bumped on every (re)join: an await that spans one must not send
+    this.paused = false; // tests: hold the chunks back
+    this.timer = setInterval(() => this.watchdog(), 1000);
+  }
+
+  // ---- outgoing -------------------------------------------------------------------------
+
+  /** Queues `file` (a File or Blob) for every other member of the room; returns its record. */
+  send(file, name = file.name, mime = file.type, extra = {}) {
+    const size = file.size;
+    const t = {
+      xfer: randomHex(16),
+      file,
+      name: cleanName(name),
+      mime: cleanMime(mime) || "application/octet-stream",
+      size,
+      chunks: Math.ceil(size / CHUNK_SIZE),
+      targets: new Map(), // peer id → { acked: chunks it holds, known: answered our last offer, done }
+      sendNext: 0,
+      ask: 0, // numbers our offers; the receiver's answer echoes it
+      rewind: false, // after a reconnect: go on from what the receivers say they hold
+      resumedFrom: [], // the chunk each reconnect went on from (tests look at it)
+      state: "queued", // queued | sending | waiting | delivered | failed | cancelled
+      error: "",
+      created: Date.now(),
+      started: 0,
+      finished: 0,
+      progressAt: 0,
+      lastAckAt: 0,
+      samples: [], // [time, bytes] for the speed
+      speed: 0,
+      waitingSince: 0,
+      ...extra, // the page's own fields (its list item)
+    };
+    if (size > MAX_FILE_SIZE) {
+      t.state = "failed";
+      t.error = "file too large";
+    }
+    this.outgoing.push(t);
+    this.changed(t);
+    this.pump();
+    return t;
+  }
+
+  /** A failed or cancelled transfer goes again as a new one (new id), from the start. */
+  retry(t) {
+    if (t.state !== "failed" && t.state !== "cancelled") return t;
+    const again = this.send(t.file, t.name, t.mime, { ui: t.ui });
+    t.replacedBy = again;
+    this.outgoing.splice(this.outgoing.indexOf(t), 1);
+    this.changed(t);
+    return again;
+  }
+
+  cancel(t) {
+    if (t.state === "delivered" || t.state === "failed" || t.state === "cancelled") return;
+    if (t.started && this.io.ready()) this.text({ type: "file-cancel", xfer: t.xfer, from: this.io.selfId() });
+    this.finish(t, "cancelled", "cancelled");
+  }
+
+  /** Acknowledged bytes: the least any target has confirmed. */
+  ackedBytes(t) {
+    if (t.state === "delivered") return t.size;
+    const tg = [...t.targets.values()];
+    if (tg.length === 0) return t.lastAcked || 0;
+    const n = Math.min(...tg.map((x) => x.acked));
+    return Math.min(t.size, n * CHUNK_SIZE);
+  }
+
+  finish(t, state, error = "") {
+    t.state = state;
+    t.error = error;
+    t.finished = Date.now();
+    if (this.current === t) this.current = null;
+    this.changed(t);
+    this.pump();
+  }
+
+  fail(t, why) {
+    if (t.started && this.io.ready()) this.text({ type: "file-cancel", xfer: t.xfer, from: this.io.selfId() });
+    this.finish(t, "failed", why);
+  }
+
+  offer(t, to) {
+    t.ask++;
+    this.text({
+      type: "file-offer",
+      v: 1,
+      xfer: t.xfer,
+      from: this.io.selfId(),
+      to,
+      ask: t.ask,
+      chunk_size: CHUNK_SIZE,
+      chunks: t.chunks,
+      // Everything about the file itself stays in `meta`, so it can be sealed end to end later.
+      meta: { name: t.name, mime: t.mime, size: t.size, modified: t.file.lastModified || 0 },
+    });
+  }
+
+  adoptPeers(t) {
+    const ids = this.io.peers();
+    for (const id of ids) if (!t.targets.has(id)) t.targets.set(id, { acked: 0, known: false, done: false });
+    const fresh = ids.filter((id) => !t.targets.get(id).known);
+    if (fresh.length) this.offer(t, fresh);
+    if (t.targets.size) t.waitingSince = 0;
+  }
+
+  startNext() {
+    if (this.current || !this.io.ready() || this.io.peers().length === 0) return null;
+    const t = this.outgoing.find((x) => x.state === "queued");
+    if (!t) return null;
+    this.current = t;
+    t.state = "sending";
+    t.started = t.progressAt = t.lastAckAt = Date.now();
+    t.samples = [[t.started, 0]];
+    this.adoptPeers(t);
+    this.changed(t);
+    return t;
+  }
+
+  async pump() {
+    if (this.pumping) {
+      this.repump = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.repump = false;
+        await this.pumpOnce();
+      } while (this.repump);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  async pumpOnce() {
+    const t = this.current || this.startNext();
+    if (!t) return;
+    for (;;) {
+      if (this.current !== t || t.state !== "sending" || !this.io.ready() || this.paused) return;
+      const tg = [...t.targets.values()];
+      if (tg.length === 0 || tg.some((x) => !x.known && !x.done)) return; // wait for the offer's answer
+      const base = Math.min(...tg.map((x) => x.acked));
+      if (t.rewind) {
+        // Chunks sent into a dying socket may be lost: go on from what every receiver holds.
+        t.rewind = false;
+        t.sendNext = base;
+        t.resumedFrom.push(base);
+      }
+      if (t.sendNext < base) t.sendNext = base;
+      if (t.sendNext >= t.chunks || t.sendNext >= base + WINDOW) return;
+      const i = t.sendNext;
+      const gen = this.gen;
+      let data;
+      try {
+        data = await readBlob(t.file.slice(i * CHUNK_SIZE, Math.min(t.size, (i + 1) * CHUNK_SIZE)));
+      } catch (e) {
+        this.fail(t, "could not read the file");
+        return;
+      }
+      if (gen !== this.gen || this.current !== t || t.state !== "sending" || t.sendNext !== i || !this.io.ready())
+        continue;
+      this.io.send(encodeChunk(t.xfer, i, data));
+      t.sendNext = i + 1;
+      this.io.onChunkSent?.(t, i);
+    }
+  }
+
+  onAck(msg) {
+    const t = this.outgoing.find((x) => x.xfer === msg.xfer);
+    if (!t || (t.state !== "sending" && t.state !== "waiting")) return;
+    const tg = t.targets.get(msg.from);
+    if (!tg || !Number.isInteger(msg.next) || msg.next < 0 || msg.next > t.chunks) return;
+    if (msg.ask === t.ask) tg.known = true;
+    const now = Date.now();
+    t.lastAckAt = now;
+    if (msg.next > tg.acked) {
+      tg.acked = msg.next;
+      t.progressAt = now;
+      const bytes = this.ackedBytes(t);
+      t.lastAcked = bytes;
+      t.samples.push([now, bytes]);
+      while (t.samples.length > 2 && now - t.samples[0][0] > 3000) t.samples.shift();
+      const [t0, b0] = t.samples[0];
+      if (now - t0 >= 200) t.speed = ((bytes - b0) * 1000) / (now - t0);
+    }
+    this.changed(t);
+    this.pump();
+  }
+
+  onDone(msg) {
+    const t = this.outgoing.find((x) => x.xfer === msg.xfer);
+    if (!t || (t.state !== "sending" && t.state !== "waiting")) return;
+    const tg = t.targets.get(msg.from);
+    if (!tg) return;
+    tg.done = tg.known = true;
+    tg.acked = t.chunks;
+    t.lastAcked = this.ackedBytes(t);
+    t.progressAt = Date.now();
+    if ([...t.targets.values()].every((x) => x.done)) {
+      const elapsed = (Date.now() - t.started) / 1000;
+      if (elapsed > 0) t.speed = t.size / elapsed;
+      this.finish(t, "delivered");
+    } else this.changed(t);
+  }
+
+  onUnknown(msg) {
+    // The receiver lost its state (a reload): offer again to it and start over for it.
+    const t = this.outgoing.find((x) => x.xfer === msg.xfer);
+    if (!t || t.state !== "sending") return;
+    const tg = t.targets.get(msg.from);
+    if (!tg || tg.done) return;
+    tg.acked = 0;
+    tg.known = false;
+    t.rewind = true;
+    this.offer(t, [msg.from]);
+    this.changed(t);
+  }
+
+  // ---- incoming -------------------------------------------------------------------------
+
+  onOffer(msg) {
+    const me = this.io.selfId();
+    if (typeof msg.xfer !== "string" || !HEX32.test(msg.xfer)) return;
+    if (!Array.isArray(msg.to) || !msg.to.includes(me)) {
+      if (!this.incoming.has(msg.xfer)) this.ignored.add(msg.xfer);
+      return;
+    }
+    const done = this.completed.get(msg.xfer);
+    if (done) {
+      done.from = msg.from;
+      this.text({ type: "file-done", xfer: msg.xfer, from: me, to: msg.from, size: done.size });
+      return;
+    }
+    const meta = msg.meta || {};
+    const size = meta.size;
+    const cs = msg.chunk_size;
+    if (!Number.isSafeInteger(size) || size < 0 || size > MAX_FILE_SIZE) return;
+    if (!Number.isInteger(cs) || cs < 1 || cs > MAX_CHUNK_SIZE) return;
+    if (msg.chunks !== Math.ceil(size / cs)) return;
+    this.ignored.delete(msg.xfer);
+    this.reportedUnknown.delete(msg.xfer);
+    let r = this.incoming.get(msg.xfer);
+    if (!r) {
+      r = {
+        xfer: msg.xfer,
+        from: msg.from,
+        name: cleanName(meta.name),
+        mime: cleanMime(meta.mime),
+        size,
+        chunkSize: cs,
+        chunks: msg.chunks,
+        parts: new Array(msg.chunks),
+        next: 0,
+        bytes: 0,
+        started: Date.now(),
+        state: "receiving",
+      };
+      this.incoming.set(msg.xfer, r);
+    }
+    r.from = msg.from;
+    this.text({ type: "file-ack", xfer: r.xfer, from: me, to: r.from, next: r.next, ask: msg.ask });
+    this.io.onIncoming?.(r);
+    if (r.next === r.chunks) this.complete(r);
+  }
+
+  onChunk(c) {
+    const r = this.incoming.get(c.xfer);
+    if (!r) {
+      if (this.completed.has(c.xfer) || this.ignored.has(c.xfer) || this.reportedUnknown.has(c.xfer)) return;
+      this.reportedUnknown.add(c.xfer);
+      this.text({ type: "file-unknown", xfer: c.xfer, from: this.io.selfId() });
+      return;
+    }
+    if (c.index >= r.chunks) return;
+    const want = c.index === r.chunks - 1 ? r.size - c.index * r.chunkSize : r.chunkSize;
+    if (c.data.byteLength !== want) return;
+    if (!r.parts[c.index]) {
+      r.parts[c.index] = c.data; // a duplicate after a reconnect is dropped here
+      r.bytes += want;
+    }
+    while (r.next < r.chunks && r.parts[r.next]) r.next++;
+    this.text({ type: "file-ack", xfer: r.xfer, from: this.io.selfId(), to: r.from, next: r.next });
+    this.io.onIncoming?.(r);
+    if (r.next === r.chunks) this.complete(r);
+  }
+
+  complete(r) {
+    const blob = new Blob(r.parts, { type: r.mime || "application/octet-stream" });
+    r.parts = null;
+    this.incoming.delete(r.xfer);
+    if (blob.size !== r.size) return;
+    this.completed.set(r.xfer, { from: r.from, size: r.size });
+    r.state = "done";
+    this.text({ type: "file-done", xfer: r.xfer, from: this.io.selfId(), to: r.from, size: r.size });
+    this.io.onIncoming?.(r);
+    this.io.onReceived?.({ blob, name: r.name, mime: r.mime, size: r.size, from: r.from, xfer: r.xfer, time: new Date() });
+  }
+
+  onCancel(msg) {
+    const r = this.incoming.get(msg.xfer);
+    if (!r) return;
+    this.incoming.delete(msg.xfer);
+    r.parts = null;
+    r.state = "cancelled";
+    this.io.onIncoming?.(r);
+  }
+
+  // ---- wiring ---------------------------------------------------------------------------
+
+  /** Handles a relayed text message; true when it was a transfer message. */
+  handleText(msg) {
+    switch (msg.type) {
+      case "file-offer": this.onOffer(msg); return true;
+      case "file-ack": if (msg.to === this.io.selfId()) this.onAck(msg); return true;
+      case "file-done": if (msg.to === this.io.selfId()) this.onDone(msg); return true;
+      case "file-unknown": this.onUnknown(msg); return true;
+      case "file-cancel": this.onCancel(msg); return true;
+    }
+    return false;
+  }
+
+  /** Handles a relayed binary frame; true when it was a chunk. */
+  handleBinary(buffer) {
+    const c = decodeChunk(buffer);
+    if (!c) return false;
+    this.onChunk(c);
+    return true;
+  }
+
+  /**
+   * After every (re)join. Chunks sent just before the socket died may be lost, and a resumed
+   * seat also gets the acknowledgements it missed replayed, so ask: offer the current transfer
+   * again; each receiver answers with the chunks it holds (after any replayed frames), and the
+   * sending goes on from there. With a new id (the seat was gone) the same offer re-introduces us.
+   */
+  onJoined(resumed) {
+    this.gen++;
+    const peers = new Set(this.io.peers());
+    const t = this.current;
+    if (t) {
+      for (const id of [...t.targets.keys()]) if (!peers.has(id)) t.targets.delete(id);
+      const again = [];
+      for (const [id, x] of t.targets) {
+        if (x.done) continue;
+        x.known = false;
+        again.push(id);
+      }
+      t.rewind = true;
+      if (again.length) this.offer(t, again);
+      if (t.targets.size === 0) this.adoptPeers(t);
+      if (t.targets.size === 0) this.toWaiting(t);
+      else if (t.state === "waiting") t.state = "sending";
+      t.lastAckAt = t.progressAt = Date.now();
+      t.resumed = resumed;
+      this.changed(t);
+    }
+    this.pump();
+  }
+
+  onPeerJoined(id) {
+    const t = this.current;
+    if (t && t.targets.size === 0) {
+      t.state = "sending";
+      this.adoptPeers(t);
+      this.changed(t);
+    }
+    this.pump();
+  }
+
+  onPeerLeft(id) {
+    const t = this.current;
+    if (t && t.targets.delete(id)) {
+      if ([...t.targets.values()].length && [...t.targets.values()].every((x) => x.done)) this.finish(t, "delivered");
+      else if (t.targets.size === 0) this.toWaiting(t);
+      this.changed(t);
+      this.pump();
+    }
+  }
+
+  toWaiting(t) {
+    t.state = "waiting";
+    t.waitingSince = Date.now();
+  }
+
+  watchdog() {
+    const t = this.current;
+    if (!t) return;
+    const now = Date.now();
+    if (t.state === "waiting" && t.waitingSince && now - t.waitingSince > NO_RECEIVER_MS) {
+      this.fail(t, "the receiver left");
+      return;
+    }
+    if (t.state !== "sending" || !this.io.ready()) return;
+    if (this.io.present && ![...t.targets.keys()].some((id) => this.io.present(id))) {
+      // Every receiver is away (its seat held): not a stall; the daemon replays on its return.
+      t.progressAt = t.lastAckAt = now;
+      return;
+    }
+    if (now - t.progressAt > GIVE_UP_MS) {
+      this.fail(t, "no progress for two minutes");
+      return;
+    }
+    if (now - t.lastAckAt > STALL_MS) {
+      t.lastAckAt = now;
+      this.io.onStall?.();
+    }
+  }
+
+  text(obj) {
+    if (this.io.ready()) this.io.send(JSON.stringify(obj));
+  }
+
+  changed(t) {
+    this.io.onOutgoing?.(t);
+  }
+}
