@@ -1,7 +1,8 @@
 # roomcast: a small runtime image. Build stage on Debian 12 with the project's own install
 # script; runtime is `scratch` holding only the binary, the shared libraries it links, and web/.
 #
-#   podman build -t roomcast .      (or docker build)
+#   podman build --format docker -t roomcast .   (or docker build; the docker format keeps
+#                                                  the HEALTHCHECK, OCI drops it)
 #   podman run --rm -p 3000:3000 -e ROOMCAST_PUBLIC_URL=http://<this host's LAN IP>:3000 roomcast
 
 FROM debian:bookworm AS build
@@ -11,7 +12,7 @@ RUN scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
 COPY . .
 # The unit tests run here; the integration suite runs in CI (scripts/test.sh).
 RUN cmake --preset release -DROOMCAST_BUILD_BENCH=OFF \
- && cmake --build --preset release \
+ && cmake --build --preset release --target roomcast roomcast_unit_tests \
  && ctest --preset release -L unit --output-on-failure
 # Gather the binary, its shared libraries (as ldd resolves them) and the web client.
 RUN mkdir -p /rootfs/app /rootfs/tmp \

@@ -18,6 +18,7 @@ for arg in "$@"; do
   case "$arg" in
     --browser) pkgs+=(chromium nodejs npm) ;;
     --node) pkgs+=(nodejs npm) ;;
+    --container) pkgs+=(podman runc mmdebstrap uidmap python3) ;;
     --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac

@@ -5,7 +5,8 @@
 #
 #   scripts/test.sh                # everything (what CI runs)
 #   scripts/test.sh release asan   # only the named stages
-# Stages: release asan tsan fuzz browser bench
+# Stages: release asan tsan fuzz browser bench, and (opt-in, not yet in the default set)
+# container: builds the image with podman and smoke-tests it (tests/container/smoke.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,7 @@ deps=()
 if want browser; then deps+=(--browser); fi
 if want bench; then deps+=(--node); fi
 if want fuzz; then deps+=(--fuzz); fi
+if want container; then deps+=(--container); fi
 scripts/install-deps.sh "${deps[@]}"
 
 ctest_preset() {
@@ -39,6 +41,10 @@ fi
 if want browser && [ -x tests/browser/run.sh ]; then
   echo "=== [browser] chromium + playwright-core"
   tests/browser/run.sh
+fi
+if want container; then
+  echo "=== [container] podman build + smoke test"
+  tests/container/smoke.sh
 fi
 if want bench && [ -x bench/run ]; then
   echo "=== [bench] smoke run (checks the harness works; asserts no timing)"

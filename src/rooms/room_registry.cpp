@@ -64,6 +64,12 @@ boost::system::result<join_result> room_registry::join(std::string const& name,
 bool room_registry::leave(room_handle const& r, std::uint64_t id) {
     if (!r) return false;
     std::lock_guard lock(mutex_);
+    if (!remove_locked(r, id)) return false;
+    held_.erase(id);
+    return true;
+}
+
+bool room_registry::remove_locked(room_handle const& r, std::uint64_t id) {
     auto const& old = *r->members;
     auto it = std::find_if(old.begin(), old.end(), [id](member const& m) { return m.id == id; });
     if (it == old.end()) return false;
@@ -77,7 +83,6 @@ bool room_registry::leave(room_handle const& r, std::uint64_t id) {
         r->members = std::move(next);
     }
     --members_;
-    held_.erase(id);
     if (empty) {
         auto found = rooms_.find(r->name);
         if (found != rooms_.end() && found->second == r) rooms_.erase(found);
@@ -175,20 +180,7 @@ std::vector<released_seat> room_registry::expire(clock::time_point now) {
         }
         out.push_back({r, id, over, m->away->dropped()});
         it = held_.erase(it);
-        // Same as leave(), under the lock we already hold.
-        auto next = std::make_shared<member_list>();
-        for (auto const& x : list)
-            if (x.id != id) next->push_back(x);
-        bool const empty = next->empty();
-        {
-            std::lock_guard rl(r->mutex);
-            r->members = std::move(next);
-        }
-        --members_;
-        if (empty) {
-            auto f = rooms_.find(r->name);
-            if (f != rooms_.end() && f->second == r) rooms_.erase(f);
-        }
+        remove_locked(r, id);
     }
     return out;
 }

@@ -114,6 +114,9 @@ class room_registry {
     std::size_t member_count() const;
 
   private:
+    /** Drops member `id` from r (and r from the map when it empties). Needs mutex_ held. */
+    bool remove_locked(room_handle const& r, std::uint64_t id);
+
     std::size_t max_members_;
     mutable std::mutex mutex_;
     std::unordered_map<std::string, room_handle> rooms_;

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds the roomcast image with podman (runc, lowered ulimits: deploy/podman/containers.conf)
+# from a debian:bookworm base made locally with mmdebstrap from this machine's apt sources
+# (no registry is reachable), then: /healthz, --healthcheck, a WebSocket frame relayed between
+# two clients through the container, SIGTERM → exit 0. Prints the image size.
+# The container uses the host network and listens on 127.0.0.1 only.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export CONTAINERS_CONF="$PWD/deploy/podman/containers.conf"
+name=roomcast-smoke-$$
+cleanup() { podman rm -f "$name" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+
+if ! podman image exists docker.io/library/debian:bookworm; then
+  sources=/etc/apt/sources.list.d/debian.sources
+  [ -f "$sources" ] || sources=/etc/apt/sources.list
+  tar=$(mktemp --suffix=.tar)
+  mmdebstrap --variant=minbase --mode=root bookworm "$tar" "$sources"
+  podman import "$tar" docker.io/library/debian:bookworm >/dev/null
+  rm -f "$tar"
+fi
+podman build --format docker --network=host -t roomcast:smoke .
+echo "image size: $(podman image inspect roomcast:smoke --format '{{.Size}}') bytes"
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+podman run -d --name "$name" --network=host -e PORT="$port" -e HOST=127.0.0.1 roomcast:smoke >/dev/null
+for _ in $(seq 1 100); do
+  python3 - "$port" <<'PY' && break || sleep 0.2
+import sys, urllib.request
+urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=2).read()
+PY
+done
+podman exec "$name" /app/roomcast --healthcheck --port "$port"
+python3 tests/container/relay_check.py "$port"
+podman stop -t 10 "$name" >/dev/null
+code=$(podman inspect "$name" --format '{{.State.ExitCode}}')
+[ "$code" = 0 ] || { echo "container exited with $code after SIGTERM"; podman logs "$name" | tail -20; exit 1; }
+echo "container smoke test passed"
