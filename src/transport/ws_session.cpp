@@ -146,7 +146,7 @@ void ws_session::run(std::string handshake_response, std::string leftover) {
         auto st = reader_.feed(leftover.data(), leftover.size(), ev);
         if (st != ws::frame_reader::status::ok) return process(st);
     }
-    do_read();
+    read_now();  // the client may have sent frames right behind its upgrade request
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -156,10 +156,22 @@ void ws_session::do_read() {
     if (reading_ || state_ == state::closed || peer_closed_) return;
     if (paused_ && state_ == state::open) return;
     reading_ = true;
-    // Wait for readability instead of reading into a per-connection buffer: an idle
-    // connection costs no read memory.
-    socket_.async_wait(tcp::socket::wait_read,
-                       [self = shared_from_this()](error_code ec) { self->on_readable(ec); });
+    // Wait for readability with a 1-byte MSG_PEEK receive: it consumes nothing, so an idle
+    // connection still holds no read buffer, and unlike async_wait it is a real read operation
+    // that Asio runs speculatively, so data that arrived before it was armed (an edge already
+    // spent under epoll's edge-triggered mode) is seen at once instead of never.
+    socket_.async_receive(
+        net::buffer(&peek_byte_, 1), tcp::socket::message_peek,
+        [self = shared_from_this()](error_code ec, std::size_t) { self->on_readable(ec); });
+}
+
+void ws_session::read_now() {
+    if (reading_ || state_ == state::closed || peer_closed_) return;
+    if (paused_ && state_ == state::open) return;
+    // Asio's epoll registration is edge-triggered: bytes already waiting in the socket raise no
+    // new edge, so wherever we stopped before seeing EAGAIN we must try a read, not wait.
+    reading_ = true;
+    net::post(socket_.get_executor(), [self = shared_from_this()] { self->on_readable({}); });
 }
 
 void ws_session::on_readable(error_code ec) {
@@ -177,7 +189,7 @@ void ws_session::on_readable(error_code ec) {
         auto direct = discard ? std::span<char>{} : reader_.direct_target(direct_min);
         if (!direct.empty()) {
             n = socket_.read_some(net::buffer(direct.data(), direct.size()), rec);
-            if (rec == net::error::would_block || rec == net::error::try_again) break;
+            if (rec == net::error::would_block || rec == net::error::try_again) return do_read();
             if (rec) return fail(rec, "read");
             full = n == direct.size();
             last_heard_ = clock::now();
@@ -185,7 +197,7 @@ void ws_session::on_readable(error_code ec) {
         } else {
             char* buf = thread_read_buffer();
             n = socket_.read_some(net::buffer(buf, read_chunk), rec);
-            if (rec == net::error::would_block || rec == net::error::try_again) break;
+            if (rec == net::error::would_block || rec == net::error::try_again) return do_read();
             if (rec) return fail(rec, "read");
             full = n == read_chunk;
             last_heard_ = clock::now();
@@ -195,9 +207,14 @@ void ws_session::on_readable(error_code ec) {
         if (st != ws::frame_reader::status::ok) return process(st);
         if (state_ == state::closed || peer_closed_) return;
         if (paused_ && state_ == state::open) return;  // resume() reads again
-        if (!full) break;                              // the socket is very likely drained
+        if (!full) {
+            // A short read took all there was; data arriving later raises a new edge.
+            do_read();
+            return;
+        }
     }
-    do_read();
+    // Budget spent with data possibly left: yield to other connections, then read again.
+    read_now();
 }
 
 void ws_session::process(ws::frame_reader::status st) {
@@ -439,7 +456,7 @@ void ws_session::resume() {
     net::post(socket_.get_executor(), [self = shared_from_this()] {
         if (!self->paused_) return;
         self->paused_ = false;
-        self->do_read();
+        self->read_now();  // bytes may have waited in the socket the whole time
     });
 }
 

@@ -55,7 +55,8 @@ class ws_session final : public rooms::peer,
     enum class state { open, closing, closed };
 
     // read side
-    void do_read();
+    void do_read();   // wait for readability (after EAGAIN was seen)
+    void read_now();  // try to read at once (where EAGAIN was not seen)
     void on_readable(error_code ec);
     void process(ws::frame_reader::status st);
     bool on_message(std::string&& payload, bool text);
@@ -100,6 +101,7 @@ class ws_session final : public rooms::peer,
     rooms::room_handle room_;
     state state_ = state::open;
     bool reading_ = false;
+    char peek_byte_ = 0;        // target of the MSG_PEEK readiness probe (never consumed)
     bool paused_ = false;       // waiting for a congested recipient to drain
     bool peer_closed_ = false;  // the client's close frame arrived
     bool close_sent_ = false;
