@@ -142,6 +142,8 @@ void ws_session::run(std::string handshake_response, std::string leftover) {
 
     arm_heartbeat();
     if (!leftover.empty()) {
+        // Bytes the HTTP parser read past the request are WebSocket bytes read from the client.
+        ctx_.counters.bytes_in.fetch_add(leftover.size(), std::memory_order_relaxed);
         reader_events ev(*this);
         auto st = reader_.feed(leftover.data(), leftover.size(), ev);
         if (st != ws::frame_reader::status::ok) return process(st);
