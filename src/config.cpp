@@ -1,5 +1,7 @@
 #include "roomcast/config.hpp"
 
+#include <roomcast/transport/client_address.hpp>
+#include <roomcast/transport/origin_policy.hpp>
 #include <roomcast/version.hpp>
 
 #include <algorithm>
@@ -191,6 +193,48 @@ std::vector<option> const& options() {
                   &config::max_connections),
         count_opt("--max-connections-per-ip", "ROOMCAST_MAX_CONNECTIONS_PER_IP",
                   "open connections from one client address", &config::max_connections_per_ip),
+        count_opt("--max-messages-per-second", "ROOMCAST_MAX_MESSAGES_PER_SECOND",
+                  "frames one connection may send per second, burst the same (0: unlimited); "
+                  "past it the server stops reading it until the budget refills",
+                  &config::max_messages_per_second, 0),
+        bytes_opt("--max-bytes-per-second", "ROOMCAST_MAX_BYTES_PER_SECOND",
+                  "bytes one connection may send per second, burst the same (0: unlimited)",
+                  &config::max_bytes_per_second, 0),
+        count_opt("--max-joins-per-minute", "ROOMCAST_MAX_JOINS_PER_MINUTE",
+                  "join attempts per client address per minute (0: unlimited); past it a join "
+                  "gets the error rate-limited",
+                  &config::max_joins_per_minute, 0),
+        {"--allowed-origins", "ROOMCAST_ALLOWED_ORIGINS",
+         "origins whose pages may open a WebSocket, comma-separated, or * for any; the "
+         "server's own origin and the public URL's are always allowed; others get 403",
+         [](config& c, std::string const& v, std::string& err) {
+             std::string bad;
+             if (!transport::origin_policy::parse(v, {}, bad)) {
+                 err = "'" + bad + "' is not an origin such as https://photos.example.com";
+                 return false;
+             }
+             c.allowed_origins = v;
+             return true;
+         },
+         [](config const& c) {
+             return c.allowed_origins.empty() ? std::string("(own and public URL only)")
+                                              : c.allowed_origins;
+         }},
+        {"--trusted-proxies", "ROOMCAST_TRUSTED_PROXIES",
+         "reverse proxies (IPs or CIDR blocks, comma-separated) whose X-Forwarded-For names "
+         "the client; from any other peer the header is ignored",
+         [](config& c, std::string const& v, std::string& err) {
+             std::string bad;
+             if (!transport::trusted_proxies::parse(v, bad)) {
+                 err = "'" + bad + "' is not an IP address or CIDR block such as 10.0.0.0/8";
+                 return false;
+             }
+             c.trusted_proxies = v;
+             return true;
+         },
+         [](config const& c) {
+             return c.trusted_proxies.empty() ? std::string("(none)") : c.trusted_proxies;
+         }},
         duration_opt("--shutdown-timeout", "ROOMCAST_SHUTDOWN_TIMEOUT",
                      "on SIGTERM/SIGINT, time allowed for connections to close before exit",
                      &config::shutdown_timeout),

@@ -1,5 +1,7 @@
 #include "roomcast/metrics.hpp"
 
+#include <roomcast/protocol/errc.hpp>
+
 #include <cstdio>
 
 namespace roomcast {
@@ -24,6 +26,22 @@ class writer {
         if (first) head(name, help, "counter", "_total");
         out_ += std::string("roomcast_") + name + "_total{" + label + "=\"" + value + "\"} " +
                 std::to_string(v) + "\n";
+    }
+    void histogram(char const* name, char const* help, latency_histogram::snapshot const& h) {
+        head(name, help, "histogram", "");
+        std::string const base = std::string("roomcast_") + name;
+        std::uint64_t cumulative = 0;
+        char le[32];
+        for (std::size_t i = 0; i < latency_histogram::bounds_us.size(); ++i) {
+            cumulative += h.counts[i];
+            std::snprintf(le, sizeof le, "%g",
+                          static_cast<double>(latency_histogram::bounds_us[i]) / 1e6);
+            out_ += base + "_bucket{le=\"" + le + "\"} " + std::to_string(cumulative) + "\n";
+        }
+        out_ += base + "_bucket{le=\"+Inf\"} " + std::to_string(h.count) + "\n";
+        std::snprintf(le, sizeof le, "%.6f", static_cast<double>(h.sum_us) / 1e6);
+        out_ += base + "_sum " + le + "\n";
+        out_ += base + "_count " + std::to_string(h.count) + "\n";
     }
     std::string& text() { return out_; }
 
@@ -78,6 +96,26 @@ std::string prometheus_text(stats const& s, gauges const& g, char const* version
               r(s.read_pauses));
     w.counter("protocol_errors", "Error replies sent to clients.", r(s.protocol_errors));
     w.counter("frames_replayed", "Frames replayed to resumed seats.", r(s.frames_replayed));
+    w.counter("rate_limited",
+              "Times a connection's reads were paused for exceeding its messages or bytes per "
+              "second.",
+              r(s.rate_limited));
+    w.counter("joins_refused", "Join attempts refused by max-joins-per-minute.",
+              r(s.joins_refused));
+    w.counter("upgrades_refused_origin",
+              "WebSocket upgrades refused with 403 because their Origin is not allowed.",
+              r(s.upgrades_refused_origin));
+    bool first = true;
+    for (int c = 1; c < protocol::errc_count; ++c) {
+        auto const code = std::string(protocol::wire_code(static_cast<protocol::errc>(c)));
+        w.labelled("errors", "Error replies sent to clients, by code.", "code", code.c_str(),
+                   r(s.errors_by_code[static_cast<std::size_t>(c)]), first);
+        first = false;
+    }
+    w.histogram("relay_latency_seconds",
+                "From a message read in full to its write to a recipient's socket completing "
+                "(replayed frames include their time held).",
+                s.relay_latency.read());
     struct closes {
         char const* reason;
         std::uint64_t v;
@@ -86,7 +124,7 @@ std::string prometheus_text(stats const& s, gauges const& g, char const* version
                     {"protocol", r(s.close_protocol)},
                     {"heartbeat", r(s.close_heartbeat)},
                     {"shutdown", r(s.close_shutdown)}};
-    bool first = true;
+    first = true;
     for (auto const& c : cl) {
         w.labelled("closes", "Connections closed by the server, by reason.", "reason", c.reason,
                    c.v, first);

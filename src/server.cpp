@@ -18,13 +18,17 @@
 
 namespace roomcast {
 
+// Client addresses whose join attempts are tracked at once (memory bound of the join limiter).
+constexpr std::size_t max_tracked_addresses = 65536;
+
 struct server::impl {
     explicit impl(config c)
         : cfg(std::move(c)),
           threads(cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency())),
           registry(cfg.max_room_members),
           limiter(cfg.max_connections, cfg.max_connections_per_ip),
-          ctx{cfg, registry, counters, files, limiter, tracker},
+          joins(static_cast<double>(cfg.max_joins_per_minute), max_tracked_addresses),
+          ctx{cfg, registry, counters, files, limiter, tracker, policy, joins},
           ioc(static_cast<int>(threads)),
           control(net::make_strand(ioc)),
           signals(control),
@@ -41,6 +45,8 @@ struct server::impl {
     transport::static_files files;
     transport::conn_limiter limiter;
     transport::session_tracker tracker;
+    transport::policies policy;
+    transport::address_limiter joins;
     transport::context ctx;
     net::io_context ioc;
     std::shared_ptr<transport::listener> lst;
@@ -133,6 +139,12 @@ server::~server() {
 
 std::optional<std::string> server::start() {
     auto& m = *impl_;
+    std::string bad;
+    auto proxies = transport::trusted_proxies::parse(m.cfg.trusted_proxies, bad);
+    if (!proxies) return "invalid trusted-proxies entry '" + bad + "'";
+    auto origins = transport::origin_policy::parse(m.cfg.allowed_origins, m.cfg.public_url, bad);
+    if (!origins) return "invalid allowed-origins entry '" + bad + "'";
+    m.policy = {std::move(*proxies), std::move(*origins)};
     std::string const root = resolve_web_root(m.cfg);
     if (auto err = transport::static_files::load(root, m.files)) return *err;
 

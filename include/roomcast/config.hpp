@@ -40,6 +40,19 @@ struct config {
     std::size_t max_connections = 100000;
     std::size_t max_connections_per_ip = 1024;
 
+    // Abuse limits. Per connection, token buckets (0: unlimited): when one runs dry the server
+    // stops reading that connection until it refills, so TCP slows the sender; nothing is lost.
+    std::size_t max_messages_per_second = 2000;  // frames of any kind, control frames included
+    std::size_t max_bytes_per_second = 0;
+    // Join attempts (resumes included) per client address per minute, against guessing room
+    // names and resume tokens (0: unlimited).
+    std::size_t max_joins_per_minute = 60;
+    // WebSocket upgrades from pages of other origins get 403 (cross-site WebSocket hijacking).
+    // Always allowed: the server's own origin and the public URL's; "*" allows any.
+    std::string allowed_origins;  // comma-separated origins
+    // X-Forwarded-For is believed only from these peers (comma-separated IPs or CIDR blocks).
+    std::string trusted_proxies;
+
     std::chrono::milliseconds shutdown_timeout{5000};
 
     // Seats: a member whose connection drops keeps its place this long, and what is relayed

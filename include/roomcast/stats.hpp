@@ -1,10 +1,41 @@
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 
 namespace roomcast {
+
+/**
+ * Relay latency: from a message read in full to its write into a recipient's socket completing.
+ * Fixed buckets; sharded by thread so the hot path touches a cache line of its own.
+ */
+class latency_histogram {
+  public:
+    /** Upper bounds in microseconds (Prometheus `le`), ascending; +Inf is implicit. */
+    static constexpr std::array<std::uint64_t, 16> bounds_us = {
+        100,   250,    500,    1000,   2500,    5000,    10000,   25000,
+        50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
+
+    void observe(std::chrono::steady_clock::duration d) noexcept;
+
+    struct snapshot {
+        std::array<std::uint64_t, bounds_us.size() + 1> counts{};  // per bucket, not cumulative
+        std::uint64_t count = 0;
+        std::uint64_t sum_us = 0;
+    };
+    snapshot read() const noexcept;
+
+  private:
+    static constexpr std::size_t shards = 16;
+    struct alignas(64) shard {
+        std::array<std::atomic<std::uint64_t>, bounds_us.size() + 1> counts{};
+        std::atomic<std::uint64_t> sum_us{0};
+    };
+    std::array<shard, shards> shards_{};
+};
 
 /**
  * Process-wide counters, incremented where things happen (relaxed atomics). Every drop and
@@ -26,7 +57,11 @@ struct stats {
     counter frames_dropped{0};   // queued frames discarded because their connection closed
     counter read_pauses{0};      // a sender paused because a recipient was congested
 
-    counter protocol_errors{0};    // error replies sent (bad-json, bad-message, ...)
+    counter protocol_errors{0};               // error replies sent (bad-json, bad-message, ...)
+    std::array<counter, 8> errors_by_code{};  // the same, indexed by protocol::errc
+    counter upgrades_refused_origin{0};       // 403: a page of another origin asked for a WebSocket
+    counter rate_limited{0};   // a connection's reads paused: over its messages or bytes per second
+    counter joins_refused{0};  // join attempts over max-joins-per-minute for the address
     counter close_slow_reader{0};  // 1008: queue past the hard cap or no write progress
     counter close_too_big{0};      // 1009
     counter close_protocol{0};     // 1002 / 1007
@@ -38,6 +73,8 @@ struct stats {
     counter seats_expired{0};     // grace period ended
     counter seats_overflowed{0};  // released because their replay buffer filled
     counter frames_replayed{0};
+
+    latency_histogram relay_latency;
 
     std::atomic<std::int64_t> queued_bytes{0};       // bytes waiting in all send queues now
     std::atomic<std::int64_t> queued_bytes_peak{0};  // the most one connection ever held

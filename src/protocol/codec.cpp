@@ -6,10 +6,11 @@
 
 namespace roomcast::protocol {
 
-frame_ptr make_frame(std::string payload, bool text) {
+frame_ptr make_frame(std::string payload, bool text, std::chrono::steady_clock::time_point born) {
     auto f = std::make_shared<out_frame>();
     f->payload = std::move(payload);
     f->text = text;
+    f->born = born;
     f->header_size = static_cast<std::uint8_t>(ws::encode_header(
         f->header.data(), text ? ws::opcode::text : ws::opcode::binary, true, f->payload.size()));
     return f;
@@ -193,10 +194,11 @@ frame_ptr encode_peer_back(std::uint64_t id) {
     return text_frame(json{{"type", "peer-back"}, {"id", id}});
 }
 
-frame_ptr encode_error(errc code) {
-    return reply_frame(json{{"type", "error"},
-                            {"code", wire_code(code)},
-                            {"message", make_error_code(code).message()}});
+frame_ptr encode_error(errc code, std::uint64_t retry_after_ms) {
+    json j{
+        {"type", "error"}, {"code", wire_code(code)}, {"message", make_error_code(code).message()}};
+    if (retry_after_ms) j["retry_after_ms"] = retry_after_ms;
+    return reply_frame(j);
 }
 
 }  // namespace roomcast::protocol

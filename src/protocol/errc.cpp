@@ -22,6 +22,8 @@ class category_impl final : public boost::system::error_category {
                 return "join a room first";
             case errc::room_full:
                 return "the room is full";
+            case errc::rate_limited:
+                return "too many join attempts from this address; try again later";
         }
         return "unknown protocol error";
     }
@@ -46,6 +48,8 @@ std::string_view wire_code(errc e) noexcept {
             return "not-joined";
         case errc::room_full:
             return "room-full";
+        case errc::rate_limited:
+            return "rate-limited";
     }
     return "error";
 }

@@ -218,6 +218,37 @@ void http_session::upgrade(request&& req) {
         return reject(http::status::bad_request, "bad Sec-WebSocket-Key");
     if (ctx_.tracker.stopping())
         return reject(http::status::service_unavailable, "server shutting down");
+    // A page from another site must not open a socket here with the user's browser
+    // (cross-site WebSocket hijacking); clients that are not browsers send no Origin.
+    if (auto const origin = req[http::field::origin];
+        !origin.empty() && !ctx_.policy.origins.allows(origin, req[http::field::host])) {
+        ctx_.counters.upgrades_refused_origin.fetch_add(1, std::memory_order_relaxed);
+        spdlog::info("http {}: origin {} not allowed (see --allowed-origins)", remote_,
+                     std::string(origin.substr(0, 200)));
+        return reject(http::status::forbidden, "origin not allowed");
+    }
+    std::string remote = remote_;
+    error_code ec;
+    auto const peer = stream_.socket().remote_endpoint(ec);
+    if (!ec && ctx_.policy.proxies.trusts(peer.address())) {
+        // Behind a trusted proxy the client is named by X-Forwarded-For (every such header, in
+        // order); per-address limits apply to it from here on.
+        std::string forwarded;
+        auto const [first, last] = req.equal_range("X-Forwarded-For");
+        for (auto it = first; it != last; ++it) {
+            if (!forwarded.empty()) forwarded += ',';
+            forwarded += it->value();
+        }
+        auto const client = ctx_.policy.proxies.client(peer.address(), forwarded).to_string();
+        conn_limiter::refusal why{};
+        if (!ctx_.limiter.rebind(ticket_, client, why)) {
+            ctx_.counters.connections_rejected.fetch_add(1, std::memory_order_relaxed);
+            spdlog::info("http {}: client {} is at max-connections-per-ip", remote_, client);
+            return reject(http::status::too_many_requests,
+                          "too many connections from your address");
+        }
+        remote = client + " via " + remote_;
+    }
 
     std::string response =
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -229,7 +260,7 @@ void http_session::upgrade(request&& req) {
     // The HTTP read timer must not follow the socket into its WebSocket life.
     stream_.expires_never();
     auto ws =
-        std::make_shared<ws_session>(stream_.release_socket(), ctx_, std::move(ticket_), remote_);
+        std::make_shared<ws_session>(stream_.release_socket(), ctx_, std::move(ticket_), remote);
     ws->run(std::move(response), std::move(leftover));
 }
 

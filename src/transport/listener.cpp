@@ -137,12 +137,13 @@ void listener::on_accept(error_code ec, tcp::socket socket) {
         do_accept();
         return;
     }
-    auto addr = ep.address();
-    if (addr.is_v6() && addr.to_v6().is_v4_mapped())
-        addr = net::ip::make_address_v4(net::ip::v4_mapped, addr.to_v6());
+    auto const addr = unmapped(ep.address());
 
+    // A trusted proxy carries many clients: each is counted per address once its request
+    // names it (http_session rebinds the ticket); the proxy itself counts only in the total.
     conn_limiter::refusal why{};
-    auto ticket = ctx_.limiter.try_acquire(addr.to_string(), why);
+    auto ticket =
+        ctx_.limiter.try_acquire(addr.to_string(), why, !ctx_.policy.proxies.trusts(addr));
     if (!ticket) {
         auto const n = ctx_.counters.connections_rejected.fetch_add(1, std::memory_order_relaxed);
         // Counted always; logged for the first and then every 1000th, so a flood cannot

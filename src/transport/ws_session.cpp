@@ -75,9 +75,11 @@ class ws_session::reader_events final : public ws::frame_reader::events {
   public:
     explicit reader_events(ws_session& s) : s_(s) {}
     bool on_message(std::string&& payload, bool text) override {
+        s_.message_budget_.take(1, s_.last_heard_);
         return s_.on_message(std::move(payload), text);
     }
     bool on_ping(std::string_view payload) override {
+        s_.message_budget_.take(1, s_.last_heard_);
         // At most one pong waits in the queue (RFC 6455 §5.5.3 lets us answer only the latest
         // ping), so a client flooding pings while not reading cannot grow our memory.
         if (s_.state_ == state::open && !s_.pong_frame_)
@@ -85,6 +87,7 @@ class ws_session::reader_events final : public ws::frame_reader::events {
         return true;
     }
     bool on_pong() override {
+        s_.message_budget_.take(1, s_.last_heard_);
         s_.ping_outstanding_ = false;
         return true;
     }
@@ -104,7 +107,13 @@ ws_session::ws_session(tcp::socket&& socket, context& ctx, conn_ticket ticket, s
       queue_({ctx.cfg.send_high_water_bytes, ctx.cfg.send_max_bytes, 32}),
       heartbeat_timer_(socket_.get_executor()),
       write_timer_(socket_.get_executor()),
-      close_timer_(socket_.get_executor()) {
+      close_timer_(socket_.get_executor()),
+      throttle_timer_(socket_.get_executor()) {
+    auto const now = clock::now();
+    auto const msgs = static_cast<double>(ctx.cfg.max_messages_per_second);
+    auto const bytes = static_cast<double>(ctx.cfg.max_bytes_per_second);
+    message_budget_ = token_bucket(msgs, msgs, now);
+    byte_budget_ = token_bucket(bytes, bytes, now);
     ctx_.counters.websockets_open.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -156,7 +165,7 @@ void ws_session::run(std::string handshake_response, std::string leftover) {
 
 void ws_session::do_read() {
     if (reading_ || state_ == state::closed || peer_closed_) return;
-    if (paused_ && state_ == state::open) return;
+    if ((paused_ || throttled_) && state_ == state::open) return;
     reading_ = true;
     // Wait for readability with a 1-byte MSG_PEEK receive: it consumes nothing, so an idle
     // connection still holds no read buffer, and unlike async_wait it is a real read operation
@@ -169,7 +178,7 @@ void ws_session::do_read() {
 
 void ws_session::read_now() {
     if (reading_ || state_ == state::closed || peer_closed_) return;
-    if (paused_ && state_ == state::open) return;
+    if ((paused_ || throttled_) && state_ == state::open) return;
     // Asio's epoll registration is edge-triggered: bytes already waiting in the socket raise no
     // new edge, so wherever we stopped before seeing EAGAIN we must try a read, not wait.
     reading_ = true;
@@ -206,9 +215,11 @@ void ws_session::on_readable(error_code ec) {
             if (!discard) st = reader_.feed(buf, n, ev);
         }
         ctx_.counters.bytes_in.fetch_add(n, std::memory_order_relaxed);
+        byte_budget_.take(static_cast<double>(n), last_heard_);
         if (st != ws::frame_reader::status::ok) return process(st);
         if (state_ == state::closed || peer_closed_) return;
         if (paused_ && state_ == state::open) return;  // resume() reads again
+        if (throttle_if_over(last_heard_)) return;     // the throttle timer reads again
         if (!full) {
             // A short read took all there was; data arriving later raises a new edge.
             do_read();
@@ -217,6 +228,29 @@ void ws_session::on_readable(error_code ec) {
     }
     // Budget spent with data possibly left: yield to other connections, then read again.
     read_now();
+}
+
+bool ws_session::throttle_if_over(clock::time_point now) {
+    if (state_ != state::open) return false;  // a closing connection drains at full speed
+    auto const wait = std::max(message_budget_.wait(now), byte_budget_.wait(now));
+    if (wait.count() <= 0) return false;
+    throttled_ = true;
+    ctx_.counters.rate_limited.fetch_add(1, std::memory_order_relaxed);
+    if (!throttle_logged_) {
+        throttle_logged_ = true;  // once per connection: a flooder must not flood the log
+        spdlog::info(
+            "ws {} {}: over max-messages-per-second ({}) or max-bytes-per-second ({}); "
+            "reading paused for {} ms (logged once per connection, counted each time)",
+            id_, remote_, ctx_.cfg.max_messages_per_second, ctx_.cfg.max_bytes_per_second,
+            wait.count());
+    }
+    throttle_timer_.expires_after(wait);
+    throttle_timer_.async_wait([self = shared_from_this()](error_code ec) {
+        if (ec || !self->throttled_) return;
+        self->throttled_ = false;
+        self->read_now();
+    });
+    return true;
 }
 
 void ws_session::process(ws::frame_reader::status st) {
@@ -248,10 +282,9 @@ bool ws_session::on_message(std::string&& payload, bool text) {
     }
     auto parsed = protocol::parse(payload);
     if (!parsed) {
-        ctx_.counters.protocol_errors.fetch_add(1, std::memory_order_relaxed);
         auto const code = static_cast<protocol::errc>(parsed.error().value());
         spdlog::debug("ws {} {}: {}", id_, remote_, protocol::wire_code(code));
-        reply(protocol::encode_error(code));
+        reply_error(code);
         return true;
     }
     std::visit(
@@ -297,6 +330,19 @@ bool ws_session::resume_seat(protocol::join_msg const& j) {
 }
 
 void ws_session::on_join(protocol::join_msg&& j) {
+    // Every attempt counts, resumes too: room names and resume tokens must not be guessable
+    // by trying many.
+    std::chrono::milliseconds retry{};
+    if (!ctx_.joins.try_take(ticket_.address(), clock::now(), retry)) {
+        auto const n = ctx_.counters.joins_refused.fetch_add(1, std::memory_order_relaxed);
+        if (n % 100 == 0)
+            spdlog::info(
+                "ws {} {}: join refused: over {} join attempts a minute ({} refused in "
+                "all; logged every 100th)",
+                id_, remote_, ctx_.cfg.max_joins_per_minute, n + 1);
+        reply_error(protocol::errc::rate_limited, static_cast<std::uint64_t>(retry.count()));
+        return;
+    }
     if (j.resume && resume_seat(j)) return;
     if (room_ && rooms::room_registry::name(room_) == j.room) {
         // Already there: answer again, change nothing.
@@ -309,9 +355,8 @@ void ws_session::on_join(protocol::join_msg&& j) {
     auto token = new_token();
     auto joined = ctx_.rooms.join(j.room, shared_from_this(), token);
     if (!joined) {
-        ctx_.counters.protocol_errors.fetch_add(1, std::memory_order_relaxed);
         spdlog::info("ws {} {}: room {} is full", id_, remote_, j.room);
-        reply(protocol::encode_error(protocol::errc::room_full));
+        reply_error(protocol::errc::room_full);
         return;
     }
     leave_room(true);
@@ -324,8 +369,7 @@ void ws_session::on_join(protocol::join_msg&& j) {
 
 void ws_session::on_leave() {
     if (!room_) {
-        ctx_.counters.protocol_errors.fetch_add(1, std::memory_order_relaxed);
-        reply(protocol::encode_error(protocol::errc::not_joined));
+        reply_error(protocol::errc::not_joined);
         return;
     }
     std::string const name = rooms::room_registry::name(room_);
@@ -371,12 +415,11 @@ void ws_session::park_seat() {
 
 void ws_session::relay(std::string&& payload, bool text) {
     if (!room_) {
-        ctx_.counters.protocol_errors.fetch_add(1, std::memory_order_relaxed);
-        reply(protocol::encode_error(protocol::errc::not_joined));
+        reply_error(protocol::errc::not_joined);
         return;
     }
     // One frame, shared by every recipient: the sender's bytes, with the header made once.
-    auto frame = protocol::make_frame(std::move(payload), text);
+    auto frame = protocol::make_frame(std::move(payload), text, last_heard_);
     auto res = ctx_.rooms.broadcast(room_, id_, frame);
     if (res.delivered) ctx_.counters.frames_relayed.fetch_add(1, std::memory_order_relaxed);
     if (res.congested && res.congested->notify_when_drained(weak_from_this())) {
@@ -389,6 +432,14 @@ void ws_session::relay(std::string&& payload, bool text) {
 
 void ws_session::reply(protocol::frame_ptr const& f) {
     deliver(f);
+}
+
+void ws_session::reply_error(protocol::errc code, std::uint64_t retry_after_ms) {
+    static_assert(protocol::errc_count <= std::tuple_size_v<decltype(stats::errors_by_code)>);
+    ctx_.counters.protocol_errors.fetch_add(1, std::memory_order_relaxed);
+    ctx_.counters.errors_by_code[static_cast<std::size_t>(code)].fetch_add(
+        1, std::memory_order_relaxed);
+    reply(protocol::encode_error(code, retry_after_ms));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -503,6 +554,7 @@ void ws_session::do_write() {
             if (!f->payload.empty()) wbufs_.emplace_back(f->payload.data(), f->payload.size());
             if (f == close_frame_) has_close = true;
             if (f == pong_frame_) pong_in_batch_ = true;
+            if (f->born != clock::time_point{}) batch_born_.push_back(f->born);
         }
     }
     close_in_batch_ = has_close;
@@ -534,6 +586,12 @@ void ws_session::on_write(error_code ec, std::size_t n) {
         return;
     }
     wbufs_.clear();
+    if (!batch_born_.empty()) {
+        auto const now = clock::now();
+        for (auto const born : batch_born_)
+            ctx_.counters.relay_latency.observe(now - born);
+        batch_born_.clear();
+    }
     if (pong_in_batch_) {
         pong_in_batch_ = false;
         pong_frame_.reset();
@@ -582,9 +640,9 @@ void ws_session::arm_heartbeat() {
 void ws_session::on_heartbeat(error_code ec) {
     if (ec || state_ != state::open) return;
     auto const now = clock::now();
-    if (paused_) {
-        // We stopped reading this client ourselves (a recipient is congested), so its pongs
-        // sit unread in the socket: silence is ours, not the client's.
+    if (paused_ || throttled_) {
+        // We stopped reading this client ourselves (a recipient is congested, or the client is
+        // over its rate limit), so its pongs sit unread in the socket: silence is ours.
         last_heard_ = now;
         ping_outstanding_ = false;
     }
@@ -718,6 +776,7 @@ void ws_session::finish_close(char const* why) {
     heartbeat_timer_.cancel();
     write_timer_.cancel();
     close_timer_.cancel();
+    throttle_timer_.cancel();
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
     wake_waiters();

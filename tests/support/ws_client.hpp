@@ -11,6 +11,8 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace roomcast::test {
 
@@ -29,7 +31,14 @@ struct ws_message {
 
 class ws_client {
   public:
-    explicit ws_client(std::uint16_t port, std::chrono::milliseconds deadline = 5s) : ws_(ioc_) {
+    using headers = std::vector<std::pair<std::string, std::string>>;
+
+    explicit ws_client(std::uint16_t port, std::chrono::milliseconds deadline = 5s)
+        : ws_client(port, headers{}, deadline) {}
+
+    /** Upgrades with `extra` request headers (Origin, X-Forwarded-For, ...). */
+    ws_client(std::uint16_t port, headers const& extra, std::chrono::milliseconds deadline = 5s)
+        : ws_(ioc_) {
         auto& s = beast::get_lowest_layer(ws_);
         boost::system::error_code ec;
         run([&](auto done) {
@@ -42,6 +51,10 @@ class ws_client {
         });
         if (ec) throw std::runtime_error("connect: " + ec.message());
         s.socket().set_option(tcp::no_delay(true));
+        ws_.set_option(websocket::stream_base::decorator([extra](websocket::request_type& req) {
+            for (auto const& [name, value] : extra)
+                req.set(name, value);
+        }));
         ws_.auto_fragment(false);
         ws_.read_message_max(64u << 20);
         run([&](auto done) {

@@ -129,6 +129,16 @@ std::vector<setting_case> const& settings() {
          [](config const& c) { return c.max_connections == 10; }},
         {"--max-connections-per-ip", "ROOMCAST_MAX_CONNECTIONS_PER_IP", "1", "2",
          [](config const& c) { return c.max_connections_per_ip == 1; }},
+        {"--max-messages-per-second", "ROOMCAST_MAX_MESSAGES_PER_SECOND", "0", "5",
+         [](config const& c) { return c.max_messages_per_second == 0; }},
+        {"--max-bytes-per-second", "ROOMCAST_MAX_BYTES_PER_SECOND", "16MiB", "1MiB",
+         [](config const& c) { return c.max_bytes_per_second == (16u << 20); }},
+        {"--max-joins-per-minute", "ROOMCAST_MAX_JOINS_PER_MINUTE", "5", "6",
+         [](config const& c) { return c.max_joins_per_minute == 5; }},
+        {"--allowed-origins", "ROOMCAST_ALLOWED_ORIGINS", "https://a.example, http://b:8080", "*",
+         [](config const& c) { return c.allowed_origins == "https://a.example, http://b:8080"; }},
+        {"--trusted-proxies", "ROOMCAST_TRUSTED_PROXIES", "10.0.0.0/8,::1", "127.0.0.1",
+         [](config const& c) { return c.trusted_proxies == "10.0.0.0/8,::1"; }},
         {"--shutdown-timeout", "ROOMCAST_SHUTDOWN_TIMEOUT", "1500ms", "2s",
          [](config const& c) { return c.shutdown_timeout == 1500ms; }},
         {"--resume-grace", "ROOMCAST_RESUME_GRACE", "30s", "45s",
@@ -235,7 +245,7 @@ TEST(Config, HelpCountsExactlyTheKnownVariables) {
     for (auto const& s : settings())
         if (std::string(s.env).rfind("ROOMCAST_", 0) == 0) ++expected;
     EXPECT_EQ(count, expected + 1);  // + ROOMCAST_QR, a switch with a test of its own
-    EXPECT_EQ(expected, 21u);
+    EXPECT_EQ(expected, 26u);
 }
 
 TEST(Config, HelpShowsDefaults) {
@@ -585,5 +595,23 @@ TEST(Config, QrIsASwitchAndPublicUrlMustBeAnOrigin) {
          {"photos.example.com", "ftp://x", "https://", "http://a b", "http://x/?q"}) {
         auto r = roomcast::parse_config({"--public-url", bad}, {});
         EXPECT_TRUE(std::holds_alternative<roomcast::config_error>(r)) << bad;
+    }
+}
+
+TEST(Config, BadAbuseLimitValuesAreErrors) {
+    for (auto const& args : std::vector<std::vector<std::string>>{
+             {"--allowed-origins", "photos.example.com"},  // no scheme
+             {"--allowed-origins", "https://a.example/path"},
+             {"--allowed-origins", "ftp://a.example"},
+             {"--trusted-proxies", "10.0.0.0/33"},
+             {"--trusted-proxies", "not-an-ip"},
+             {"--trusted-proxies", "10.0.0.1/"},
+             {"--max-joins-per-minute", "-1"},
+             {"--max-messages-per-second", "lots"},
+         }) {
+        auto r = roomcast::parse_config(args, {});
+        ASSERT_TRUE(std::holds_alternative<roomcast::config_error>(r)) << args[0] << " " << args[1];
+        EXPECT_NE(std::get<roomcast::config_error>(r).message.find(args[0]), std::string::npos)
+            << std::get<roomcast::config_error>(r).message;
     }
 }

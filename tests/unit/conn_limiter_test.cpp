@@ -213,3 +213,36 @@ TEST(ConnLimiter, ConcurrentAcquireAndReleaseNeverExceedLimits) {
 }
 
 }  // namespace
+
+TEST(ConnLimiter, AProxyCountsInTheTotalOnlyAndItsClientsPerAddressOnceKnown) {
+    conn_limiter l(10, 2);
+    refusal why{};
+    // Three connections from one trusted proxy: over the per-address limit of 2, still admitted.
+    auto p1 = l.try_acquire("10.0.0.1", why, false);
+    auto p2 = l.try_acquire("10.0.0.1", why, false);
+    auto p3 = l.try_acquire("10.0.0.1", why, false);
+    ASSERT_TRUE(p1 && p2 && p3);
+    EXPECT_EQ(l.count("10.0.0.1"), 0u);
+    EXPECT_EQ(l.total(), 3u);
+    // The forwarded client is counted; a third connection from it is refused, and the
+    // refused ticket keeps its old binding.
+    EXPECT_TRUE(l.rebind(p1, "203.0.113.9", why));
+    EXPECT_TRUE(l.rebind(p2, "203.0.113.9", why));
+    EXPECT_FALSE(l.rebind(p3, "203.0.113.9", why));
+    EXPECT_EQ(why, refusal::per_address);
+    EXPECT_EQ(p3.address(), "10.0.0.1");
+    EXPECT_EQ(l.count("203.0.113.9"), 2u);
+    EXPECT_TRUE(l.rebind(p3, "198.51.100.4", why));
+    // Rebinding to the same address again is a no-op; moving releases the old place.
+    EXPECT_TRUE(l.rebind(p1, "203.0.113.9", why));
+    EXPECT_EQ(l.count("203.0.113.9"), 2u);
+    EXPECT_TRUE(l.rebind(p1, "198.51.100.4", why));
+    EXPECT_EQ(l.count("203.0.113.9"), 1u);
+    EXPECT_EQ(l.count("198.51.100.4"), 2u);
+    p1 = conn_ticket{};
+    p2 = conn_ticket{};
+    p3 = conn_ticket{};
+    EXPECT_EQ(l.total(), 0u);
+    EXPECT_EQ(l.count("203.0.113.9"), 0u);
+    EXPECT_EQ(l.count("198.51.100.4"), 0u);
+}

@@ -50,6 +50,7 @@ frame_ptr encode_peer_joined(std::uint64_t id);
 frame_ptr encode_peer_left(std::uint64_t id);
 frame_ptr encode_peer_away(std::uint64_t id);
 frame_ptr encode_peer_back(std::uint64_t id);
-frame_ptr encode_error(errc code);
+/** {"type":"error","code","message"} and, when nonzero, "retry_after_ms". */
+frame_ptr encode_error(errc code, std::uint64_t retry_after_ms = 0);
 
 }  // namespace roomcast::protocol

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -22,6 +23,9 @@ struct out_frame {
     /** A reply meant for one connection only (joined, left, error): never replayed to a
      * resumed seat, which gets its own. */
     bool private_reply = false;
+    /** When a relayed message was read in full (for the relay latency histogram); unset for
+     * the server's own frames. */
+    std::chrono::steady_clock::time_point born{};
 
     /** Bytes this frame occupies on the wire. */
     std::size_t wire_size() const noexcept { return header_size + payload.size(); }
@@ -29,7 +33,9 @@ struct out_frame {
 
 using frame_ptr = std::shared_ptr<out_frame const>;
 
-/** Builds a shared frame around `payload`, encoding the header (FIN, text or binary). */
-frame_ptr make_frame(std::string payload, bool text);
+/** Builds a shared frame around `payload`, encoding the header (FIN, text or binary).
+ * `born`: when a relayed message was read (unset for the server's own frames). */
+frame_ptr make_frame(std::string payload, bool text,
+                     std::chrono::steady_clock::time_point born = {});
 
 }  // namespace roomcast::protocol

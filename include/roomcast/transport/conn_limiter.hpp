@@ -13,7 +13,8 @@ class conn_limiter;
 class conn_ticket {
   public:
     conn_ticket() = default;
-    conn_ticket(conn_ticket&& o) noexcept : owner_(o.owner_), address_(std::move(o.address_)) {
+    conn_ticket(conn_ticket&& o) noexcept
+        : owner_(o.owner_), address_(std::move(o.address_)), counted_(o.counted_) {
         o.owner_ = nullptr;
     }
     conn_ticket& operator=(conn_ticket&& o) noexcept;
@@ -22,13 +23,16 @@ class conn_ticket {
     ~conn_ticket();
 
     explicit operator bool() const noexcept { return owner_ != nullptr; }
+    /** The client address this connection counts against (after rebind(), the forwarded one). */
     std::string const& address() const noexcept { return address_; }
 
   private:
     friend class conn_limiter;
-    conn_ticket(conn_limiter* o, std::string a) : owner_(o), address_(std::move(a)) {}
+    conn_ticket(conn_limiter* o, std::string a, bool counted)
+        : owner_(o), address_(std::move(a)), counted_(counted) {}
     conn_limiter* owner_ = nullptr;
     std::string address_;
+    bool counted_ = true;  // holds a place in the per-address count of address_
 };
 
 /** Admission: open connections in all and per client address. Thread-safe. */
@@ -39,15 +43,21 @@ class conn_limiter {
 
     enum class refusal { none, total, per_address };
 
-    /** A ticket, or an empty one with `why` set. */
-    conn_ticket try_acquire(std::string const& address, refusal& why);
+    /** A ticket, or an empty one with `why` set. `per_address` false: counts toward the total
+     * only (a trusted proxy, whose clients are counted once known, by rebind()). */
+    conn_ticket try_acquire(std::string const& address, refusal& why, bool per_address = true);
+
+    /** Moves `t`'s per-address place to `address` (the client behind a trusted proxy); false,
+     * with `why` set and `t` unchanged, if that address is at its limit. */
+    bool rebind(conn_ticket& t, std::string const& address, refusal& why);
 
     std::size_t total() const;
     std::size_t count(std::string const& address) const;
 
   private:
     friend class conn_ticket;
-    void release(std::string const& address);
+    void release(std::string const& address, bool counted);
+    void drop_address(std::string const& address);  // mutex_ held
 
     std::size_t max_total_;
     std::size_t max_per_address_;

@@ -3,7 +3,10 @@
 #include <roomcast/config.hpp>
 #include <roomcast/rooms/room_registry.hpp>
 #include <roomcast/stats.hpp>
+#include <roomcast/transport/client_address.hpp>
 #include <roomcast/transport/conn_limiter.hpp>
+#include <roomcast/transport/origin_policy.hpp>
+#include <roomcast/transport/rate_limit.hpp>
 #include <roomcast/transport/static_files.hpp>
 
 #include <atomic>
@@ -46,11 +49,17 @@ class session_tracker {
     std::function<void()> on_empty_;
 };
 
+/** The client-facing policies parsed from the configuration once, at start. */
+struct policies {
+    trusted_proxies proxies;
+    origin_policy origins;
+};
+
 /** What every session needs from the server; outlives all of them. */
 struct context {
     context(config const& c, rooms::room_registry& r, roomcast::stats& s, static_files const& f,
-            conn_limiter& l, session_tracker& t)
-        : cfg(c), rooms(r), counters(s), files(f), limiter(l), tracker(t) {}
+            conn_limiter& l, session_tracker& t, policies const& p, address_limiter& j)
+        : cfg(c), rooms(r), counters(s), files(f), limiter(l), tracker(t), policy(p), joins(j) {}
 
     config const& cfg;
     rooms::room_registry& rooms;
@@ -58,6 +67,8 @@ struct context {
     static_files const& files;
     conn_limiter& limiter;
     session_tracker& tracker;
+    policies const& policy;
+    address_limiter& joins;  // join attempts per client address
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     std::atomic<std::uint16_t> port{0};  // the port actually bound
 

@@ -5,6 +5,7 @@
 #include <roomcast/rooms/away_seat.hpp>
 #include <roomcast/rooms/peer.hpp>
 #include <roomcast/transport/context.hpp>
+#include <roomcast/transport/rate_limit.hpp>
 #include <roomcast/transport/send_queue.hpp>
 #include <roomcast/ws/frame_reader.hpp>
 
@@ -64,6 +65,10 @@ class ws_session final : public rooms::peer,
     void on_leave();
     void relay(std::string&& payload, bool text);
     void reply(protocol::frame_ptr const& f);
+    /** Counts the error (in all and by code) and sends it to this client. */
+    void reply_error(protocol::errc code, std::uint64_t retry_after_ms = 0);
+    /** Over max-messages- or max-bytes-per-second: pause reading until the budget refills. */
+    bool throttle_if_over(std::chrono::steady_clock::time_point now);
     void leave_room(bool announce);
     /** The connection is gone but may come back: hold the seat, announce peer-away. */
     void park_seat();
@@ -101,8 +106,12 @@ class ws_session final : public rooms::peer,
     rooms::room_handle room_;
     state state_ = state::open;
     bool reading_ = false;
-    char peek_byte_ = 0;        // target of the MSG_PEEK readiness probe (never consumed)
-    bool paused_ = false;       // waiting for a congested recipient to drain
+    char peek_byte_ = 0;      // target of the MSG_PEEK readiness probe (never consumed)
+    bool paused_ = false;     // waiting for a congested recipient to drain
+    bool throttled_ = false;  // over its rate limit, waiting for throttle_timer_
+    bool throttle_logged_ = false;
+    token_bucket message_budget_;
+    token_bucket byte_budget_;
     bool peer_closed_ = false;  // the client's close frame arrived
     bool close_sent_ = false;
 
@@ -118,6 +127,7 @@ class ws_session final : public rooms::peer,
 
     // Strand-only write state.
     std::vector<net::const_buffer> wbufs_;
+    std::vector<std::chrono::steady_clock::time_point> batch_born_;  // relayed frames in flight
     std::chrono::steady_clock::time_point last_progress_{};
     bool writing_ = false;
     bool watchdog_armed_ = false;
@@ -132,6 +142,7 @@ class ws_session final : public rooms::peer,
     net::steady_timer heartbeat_timer_;
     net::steady_timer write_timer_;
     net::steady_timer close_timer_;
+    net::steady_timer throttle_timer_;
 };
 
 }  // namespace roomcast::transport

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <roomcast/net.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace roomcast::transport {
+
+/** An address block such as 10.0.0.0/8, fd00::/8 or a single 192.0.2.7. */
+struct cidr {
+    net::ip::address base;
+    unsigned prefix = 0;  // bits that must match
+
+    /** Parses "a.b.c.d", "a.b.c.d/n", "v6" or "v6/n"; nullopt on anything else. */
+    static std::optional<cidr> parse(std::string_view text);
+    bool contains(net::ip::address const& a) const noexcept;
+};
+
+/**
+ * The proxies whose X-Forwarded-For we believe (ROOMCAST_TRUSTED_PROXIES). Empty: none, and
+ * every client is its TCP peer address.
+ */
+class trusted_proxies {
+  public:
+    trusted_proxies() = default;
+    explicit trusted_proxies(std::vector<cidr> blocks) : blocks_(std::move(blocks)) {}
+
+    /** "10.0.0.0/8, 127.0.0.1" → blocks; nullopt (and `bad` set) if an entry is invalid. */
+    static std::optional<trusted_proxies> parse(std::string_view list, std::string& bad);
+
+    bool empty() const noexcept { return blocks_.empty(); }
+    bool trusts(net::ip::address const& a) const noexcept;
+
+    /**
+     * The client behind `peer`. Only when `peer` is trusted is `forwarded_for` (the
+     * X-Forwarded-For values, comma-joined, oldest first) read, right to left: each trusted
+     * hop names the one before it, and the first address that is not a trusted proxy is the
+     * client. An entry that does not parse ends the walk at the hop that wrote it.
+     */
+    net::ip::address client(net::ip::address const& peer, std::string_view forwarded_for) const;
+
+  private:
+    std::vector<cidr> blocks_;
+};
+
+/** IPv4-mapped IPv6 (::ffff:a.b.c.d) as plain IPv4; anything else unchanged. */
+net::ip::address unmapped(net::ip::address const& a);
+
+/** One X-Forwarded-For entry: "192.0.2.1", "192.0.2.1:4711", "2001:db8::1", "[2001:db8::1]:80". */
+std::optional<net::ip::address> parse_forwarded_address(std::string_view entry);
+
+}  // namespace roomcast::transport

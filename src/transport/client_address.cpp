@@ -1,0 +1,122 @@
+#include "roomcast/transport/client_address.hpp"
+
+#include <charconv>
+
+namespace roomcast::transport {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
+    return s;
+}
+
+std::optional<net::ip::address> parse_address(std::string_view s) {
+    error_code ec;
+    auto a = net::ip::make_address(std::string(s), ec);
+    if (ec) return std::nullopt;
+    return unmapped(a);
+}
+
+}  // namespace
+
+net::ip::address unmapped(net::ip::address const& a) {
+    if (a.is_v6() && a.to_v6().is_v4_mapped())
+        return net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6());
+    return a;
+}
+
+std::optional<cidr> cidr::parse(std::string_view text) {
+    text = trim(text);
+    auto const slash = text.find('/');
+    auto addr = parse_address(text.substr(0, slash));
+    if (!addr) return std::nullopt;
+    unsigned const max = addr->is_v4() ? 32 : 128;
+    unsigned prefix = max;
+    if (slash != std::string_view::npos) {
+        auto const p = text.substr(slash + 1);
+        auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), prefix);
+        if (p.empty() || ec != std::errc{} || end != p.data() + p.size() || prefix > max)
+            return std::nullopt;
+    }
+    return cidr{*addr, prefix};
+}
+
+bool cidr::contains(net::ip::address const& raw) const noexcept {
+    auto const a = unmapped(raw);
+    if (a.is_v4() != base.is_v4()) return false;
+    auto match = [this](auto const& x, auto const& y) {
+        unsigned bits = prefix;
+        for (std::size_t i = 0; i < x.size() && bits > 0; ++i) {
+            unsigned const n = bits >= 8 ? 8 : bits;
+            auto const mask = static_cast<unsigned char>(0xFF00u >> n);
+            if ((x[i] & mask) != (y[i] & mask)) return false;
+            bits -= n;
+        }
+        return true;
+    };
+    if (a.is_v4()) return match(a.to_v4().to_bytes(), base.to_v4().to_bytes());
+    return match(a.to_v6().to_bytes(), base.to_v6().to_bytes());
+}
+
+std::optional<trusted_proxies> trusted_proxies::parse(std::string_view list, std::string& bad) {
+    std::vector<cidr> blocks;
+    while (!list.empty()) {
+        auto const comma = list.find(',');
+        auto const item = trim(list.substr(0, comma));
+        list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+        if (item.empty()) continue;
+        auto c = cidr::parse(item);
+        if (!c) {
+            bad = std::string(item);
+            return std::nullopt;
+        }
+        blocks.push_back(*c);
+    }
+    return trusted_proxies(std::move(blocks));
+}
+
+bool trusted_proxies::trusts(net::ip::address const& a) const noexcept {
+    for (auto const& b : blocks_)
+        if (b.contains(a)) return true;
+    return false;
+}
+
+net::ip::address trusted_proxies::client(net::ip::address const& peer,
+                                         std::string_view forwarded_for) const {
+    auto current = unmapped(peer);
+    if (!trusts(current)) return current;
+    std::string_view rest = forwarded_for;
+    while (!rest.empty()) {
+        auto const comma = rest.rfind(',');
+        auto const entry = trim(comma == std::string_view::npos ? rest : rest.substr(comma + 1));
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(0, comma);
+        if (entry.empty()) continue;
+        auto a = parse_forwarded_address(entry);
+        if (!a) return current;  // garbage from the hop we trust least: stop at that hop
+        current = *a;
+        if (!trusts(current)) return current;
+    }
+    return current;
+}
+
+std::optional<net::ip::address> parse_forwarded_address(std::string_view e) {
+    e = trim(e);
+    if (e.empty()) return std::nullopt;
+    if (e.front() == '[') {  // [v6] or [v6]:port
+        auto const close = e.find(']');
+        if (close == std::string_view::npos) return std::nullopt;
+        auto const after = e.substr(close + 1);
+        if (!after.empty() && after.front() != ':') return std::nullopt;
+        return parse_address(e.substr(1, close - 1));
+    }
+    auto const colon = e.find(':');
+    if (colon != std::string_view::npos && e.find(':', colon + 1) == std::string_view::npos)
+        return parse_address(e.substr(0, colon));  // v4:port
+    return parse_address(e);
+}
+
+}  // namespace roomcast::transport
