@@ -26,6 +26,7 @@ export class Connection {
     this.hiddenAt = 0;
     this.stopped = false;
     this.hold = false; // tests: keep the connection down until released
+    this.retryAfter = 0; // ms the server asked us to wait before joining again (rate-limited)
     addEventListener("online", () => this.wake());
     addEventListener("pageshow", (ev) => ev.persisted && this.wake()); // back from the bfcache
     document.addEventListener("visibilitychange", () => {
@@ -110,6 +111,18 @@ export class Connection {
       if (msg.type === "joined" && msg.room === this.room) this.onJoined(msg);
       else if (msg.type === "error") {
         this.opts.onError?.(msg);
+        if (msg.code === "rate-limited") {
+          // Too many joins from this address. The socket answered, so it is alive (a probe
+          // needs no more); before we have a seat, wait as long as the server asks, and keep
+          // the token: it was not refused.
+          clearTimeout(this.probeTimer);
+          this.probeTimer = 0;
+          if (this.state !== "joined") {
+            this.retryAfter = Number(msg.retry_after_ms) || 0;
+            this.abandon(ws);
+          }
+          return;
+        }
         if (this.state !== "joined") {
           // Refused before we got a seat: try again later, without a token it may not like.
           this.saveToken(null);
@@ -159,7 +172,9 @@ export class Connection {
     clearTimeout(this.retryTimer);
     if (this.stopped || this.hold) return;
     const base = Math.min(MAX_BACKOFF_MS, 250 * 2 ** this.attempt++);
-    this.retryTimer = setTimeout(() => this.connect(), base * (0.75 + Math.random() / 2));
+    const wait = Math.max(base * (0.75 + Math.random() / 2), this.retryAfter || 0);
+    this.retryAfter = 0;
+    this.retryTimer = setTimeout(() => this.connect(), wait);
   }
 
   /** Reconnect now if we are not connected (page visible again, network back). */
