@@ -7,6 +7,8 @@
 #   scripts/install-deps.sh --browser  # + chromium and node, for the browser tests
 #   scripts/install-deps.sh --node     # + node and npm, for the benchmark peers
 #   scripts/install-deps.sh --fuzz     # + clang and its sanitizer runtimes, for libFuzzer
+#   scripts/install-deps.sh --container  # + podman, runc, mmdebstrap, for the image smoke test
+#   scripts/install-deps.sh --proxy    # + nginx and caddy, for tests/proxy/proxy_test.sh
 set -euo pipefail
 
 pkgs=(
@@ -20,6 +22,7 @@ for arg in "$@"; do
     --node) pkgs+=(nodejs npm) ;;
     --container) pkgs+=(podman runc mmdebstrap uidmap python3) ;;
     --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
+    --proxy) pkgs+=(nginx-light caddy python3) ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac
 done

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # Installs what is missing, then builds and runs every test: unit and integration tests in the
 # release build, again under ASan+UBSan and under TSan, the libFuzzer targets for a bounded
-# time, the browser tests, and a smoke run of the benchmarks. Stops at the first failure.
+# time, the browser tests, nginx and Caddy in front of the daemon, the container image, and a
+# smoke run of the benchmarks. Stops at the first failure.
 #
 #   scripts/test.sh                # everything (what CI runs)
 #   scripts/test.sh release asan   # only the named stages
-# Stages: release asan tsan fuzz browser bench, and (opt-in, not yet in the default set)
-# container: builds the image with podman and smoke-tests it (tests/container/smoke.sh)
+# Stages: release asan tsan fuzz browser proxy container bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(release asan tsan fuzz browser bench)
+[ ${#stages[@]} -gt 0 ] || stages=(release asan tsan fuzz browser proxy container bench)
 want() { local s; for s in "${stages[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
 
 deps=()
@@ -19,6 +19,7 @@ if want browser; then deps+=(--browser); fi
 if want bench; then deps+=(--node); fi
 if want fuzz; then deps+=(--fuzz); fi
 if want container; then deps+=(--container); fi
+if want proxy; then deps+=(--proxy); fi
 scripts/install-deps.sh "${deps[@]}"
 
 ctest_preset() {
@@ -41,6 +42,11 @@ fi
 if want browser && [ -x tests/browser/run.sh ]; then
   echo "=== [browser] chromium + playwright-core"
   tests/browser/run.sh
+fi
+if want proxy; then
+  echo "=== [proxy] nginx and caddy in front of roomcast, with deploy/'s configurations"
+  [ -x build/release/roomcast ] || { cmake --preset release >/dev/null && cmake --build --preset release --target roomcast; }
+  PROXY_TEST_REQUIRED=1 tests/proxy/proxy_test.sh build/release/roomcast
 fi
 if want container; then
   echo "=== [container] podman build + smoke test"
