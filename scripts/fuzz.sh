@@ -9,7 +9,7 @@ cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz
 seconds=${FUZZ_SECONDS:-30}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(codec frame_reader target config)
+[ ${#targets[@]} -gt 0 ] || targets=(codec frame_reader target config session)
 for t in "${targets[@]}"; do
   work=build/fuzz/corpus/$t
   mkdir -p "$work"
