@@ -99,6 +99,34 @@ option duration_opt(char const* flag, char const* env, char const* help,
             [field](config const& c) { return format_ms(c.*field); }};
 }
 
+option path_opt(char const* flag, char const* env, char const* help, std::string config::*field,
+                char const* unset) {
+    return {flag, env, help,
+            [field](config& c, std::string const& v, std::string& err) {
+                if (v.empty()) {
+                    err = "must not be empty";
+                    return false;
+                }
+                c.*field = v;
+                return true;
+            },
+            [field, unset](config const& c) {
+                return (c.*field).empty() ? std::string(unset) : c.*field;
+            }};
+}
+
+bool parse_switch(std::string const& v, bool& out, std::string& err) {
+    if (v == "1" || v == "true" || v == "yes" || v == "on") {
+        out = true;
+    } else if (v == "0" || v == "false" || v == "no" || v == "off" || v.empty()) {
+        out = false;
+    } else {
+        err = "expected 1/0, true/false, yes/no or on/off";
+        return false;
+    }
+    return true;
+}
+
 std::vector<option> const& options() {
     static std::vector<option> const table = {
         {"--host", "HOST", "address to listen on",
@@ -265,17 +293,26 @@ std::vector<option> const& options() {
          }},
         {"--qr", "ROOMCAST_QR", "print the first URL to open as a QR code in the terminal",
          [](config& c, std::string const& v, std::string& err) {
-             if (v == "1" || v == "true" || v == "yes" || v == "on") {
-                 c.print_qr = true;
-             } else if (v == "0" || v == "false" || v == "no" || v == "off" || v.empty()) {
-                 c.print_qr = false;
-             } else {
-                 err = "expected 1/0, true/false, yes/no or on/off";
-                 return false;
-             }
-             return true;
+             return parse_switch(v, c.print_qr, err);
          },
          [](config const& c) { return std::string(c.print_qr ? "on" : "off"); }, true},
+        path_opt("--tls-cert", "ROOMCAST_TLS_CERT",
+                 "PEM certificate (chain) to serve HTTPS and WSS with, on the same port as "
+                 "plain HTTP; needs --tls-key",
+                 &config::tls_cert, "(none)"),
+        path_opt("--tls-key", "ROOMCAST_TLS_KEY", "PEM private key of --tls-cert", &config::tls_key,
+                 "(none)"),
+        {"--tls-self-signed", "ROOMCAST_TLS_SELF_SIGNED",
+         "serve HTTPS with a self-signed certificate for this host's LAN addresses, made in "
+         "the state directory on first start and reused after (phones need HTTPS for the "
+         "camera)",
+         [](config& c, std::string const& v, std::string& err) {
+             return parse_switch(v, c.tls_self_signed, err);
+         },
+         [](config const& c) { return std::string(c.tls_self_signed ? "on" : "off"); }, true},
+        path_opt("--state-dir", "ROOMCAST_STATE_DIR",
+                 "where state is kept (the self-signed certificate and key)", &config::state_dir,
+                 "$XDG_STATE_HOME/roomcast or ~/.local/state/roomcast"),
     };
     return table;
 }

@@ -5,12 +5,15 @@
 #include <roomcast/pairing/qr.hpp>
 #include <roomcast/protocol/codec.hpp>
 #include <roomcast/rooms/room_registry.hpp>
+#include <roomcast/tls/certificate.hpp>
 #include <roomcast/transport/listener.hpp>
+#include <roomcast/transport/tls.hpp>
 #include <roomcast/version.hpp>
 
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -47,6 +50,8 @@ struct server::impl {
     transport::session_tracker tracker;
     transport::policies policy;
     transport::address_limiter joins;
+    std::unique_ptr<net::ssl::context> tls;  // null: plain only; outlives every session
+    std::string tls_fingerprint;
     transport::context ctx;
     net::io_context ioc;
     std::shared_ptr<transport::listener> lst;
@@ -116,6 +121,62 @@ struct server::impl {
         });
     }
 
+    // TLS from the configuration: the given certificate and key, or the self-signed pair in the
+    // state directory (made or renewed as needed). An error message for start() on failure.
+    std::optional<std::string> setup_tls() {
+        if (!cfg.tls()) return std::nullopt;
+        if (cfg.tls_self_signed && (!cfg.tls_cert.empty() || !cfg.tls_key.empty()))
+            return "--tls-self-signed and --tls-cert/--tls-key exclude each other; choose one";
+        if (!cfg.tls_self_signed && cfg.tls_key.empty())
+            return "--tls-cert needs --tls-key (ROOMCAST_TLS_KEY): the certificate's private key";
+        if (!cfg.tls_self_signed && cfg.tls_cert.empty())
+            return "--tls-key needs --tls-cert (ROOMCAST_TLS_CERT): the certificate to serve";
+        std::string cert_path = cfg.tls_cert, key_path = cfg.tls_key, err;
+        if (cfg.tls_self_signed) {
+            std::string dir = cfg.state_dir;
+            if (dir.empty())
+                dir = tls::default_state_dir(std::getenv("XDG_STATE_HOME"), std::getenv("HOME"));
+            if (dir.empty())
+                return "--tls-self-signed needs a state directory: set --state-dir "
+                       "(neither XDG_STATE_HOME nor HOME is set)";
+            auto const sans =
+                tls::lan_subject_alt_names(pairing::system_interfaces(), tls::host_name());
+            auto made = tls::ensure_self_signed(dir, sans, err);
+            if (!made) return "--tls-self-signed: " + err;
+            std::string names;
+            for (auto const& n : sans)
+                names += (names.empty() ? "" : ", ") + n;
+            if (made->created)
+                spdlog::info(
+                    "made a self-signed certificate in {} ({}), valid for {} days, for {}", dir,
+                    made->reason,
+                    std::chrono::duration_cast<std::chrono::days>(tls::self_signed_validity)
+                        .count(),
+                    names);
+            else
+                spdlog::info("reusing the self-signed certificate in {}", dir);
+            cert_path = made->cert_path;
+            key_path = made->key_path;
+        }
+        tls = transport::make_server_tls(cert_path, key_path, err);
+        if (!tls) return err;
+        if (auto pem = tls::read_file(cert_path, err)) {
+            if (auto facts = tls::inspect_certificate(*pem, err)) {
+                tls_fingerprint = facts->fingerprint;
+                if (facts->not_after < std::chrono::system_clock::now())
+                    spdlog::warn("TLS certificate {} has expired: browsers will refuse it",
+                                 cert_path);
+            }
+        }
+        spdlog::info("TLS on (HTTPS and WSS, plain HTTP on the same port); certificate {}",
+                     cert_path);
+        // What a phone's browser shows under the certificate's details: compare before
+        // accepting the warning once.
+        spdlog::info("TLS certificate SHA-256 fingerprint: {}", tls_fingerprint);
+        ctx.tls = tls.get();
+        return std::nullopt;
+    }
+
     void arm_signals() {
         signals.async_wait([this](error_code ec, int sig) {
             if (ec) return;
@@ -147,6 +208,7 @@ std::optional<std::string> server::start() {
     m.policy = {std::move(*proxies), std::move(*origins)};
     std::string const root = resolve_web_root(m.cfg);
     if (auto err = transport::static_files::load(root, m.files)) return *err;
+    if (auto err = m.setup_tls()) return *err;
 
     error_code ec;
     auto const addr = net::ip::make_address(m.cfg.host, ec);
@@ -161,18 +223,21 @@ std::optional<std::string> server::start() {
     net::post(m.control, [&m] { m.arm_reaper(); });
 
     std::string const shown_host = addr.is_unspecified() ? "localhost" : m.cfg.host;
+    char const* const scheme = m.tls ? "https" : "http";
     spdlog::info(
-        "roomcast {} listening on http://{}:{}/ (bound {}:{}, {} threads, web root {}, {} "
+        "roomcast {} listening on {}://{}:{}/ (bound {}:{}, {} threads, web root {}, {} "
         "files)",
-        version, addr.is_v6() && !addr.is_unspecified() ? "[" + shown_host + "]" : shown_host,
-        m.bound_port, m.cfg.host, m.bound_port, m.threads, root, m.files.size());
+        version, scheme,
+        addr.is_v6() && !addr.is_unspecified() ? "[" + shown_host + "]" : shown_host, m.bound_port,
+        m.cfg.host, m.bound_port, m.threads, root, m.files.size());
     spdlog::info("config: {}", describe(m.cfg));
 
     // Tell the operator what a phone should open, and draw it when asked (--qr).
     std::vector<std::string> urls;
     if (!m.cfg.public_url.empty()) urls.push_back(m.cfg.public_url + "/");
     if (addr.is_unspecified())
-        for (auto const& o : pairing::lan_origins(pairing::system_interfaces(), m.bound_port))
+        for (auto const& o :
+             pairing::lan_origins(pairing::system_interfaces(), m.bound_port, scheme))
             urls.push_back(o + "/");
     for (auto const& u : urls)
         spdlog::info("open {} on your devices", u);
@@ -203,6 +268,10 @@ std::optional<std::string> server::start() {
 
 std::uint16_t server::port() const noexcept {
     return impl_->bound_port;
+}
+
+std::string const& server::tls_fingerprint() const noexcept {
+    return impl_->tls_fingerprint;
 }
 
 void server::shutdown() {

@@ -63,6 +63,14 @@ struct config {
     // Pairing
     std::string public_url;  // e.g. https://photos.example.com (no trailing slash)
     bool print_qr = false;   // --qr: draw the first URL as a QR code in the terminal
+
+    // TLS: HTTPS and WSS on the same port as plain HTTP (the first byte tells them apart).
+    std::string tls_cert;          // PEM certificate chain, leaf first
+    std::string tls_key;           // PEM private key of that certificate
+    bool tls_self_signed = false;  // make once, then reuse, a certificate for the LAN addresses
+    std::string state_dir;         // empty: $XDG_STATE_HOME/roomcast or ~/.local/state/roomcast
+
+    bool tls() const noexcept { return !tls_cert.empty() || !tls_key.empty() || tls_self_signed; }
 };
 
 /** What parse_config decided: run with a config, print text and exit 0, or fail (exit 2). */

@@ -31,6 +31,9 @@ class server {
     /** The port actually bound (useful with port 0). */
     std::uint16_t port() const noexcept;
 
+    /** SHA-256 of the served TLS certificate ("AB:CD:…"), after start(); empty without TLS. */
+    std::string const& tls_fingerprint() const noexcept;
+
     /**
      * First call: stop accepting, close every WebSocket with 1001, and let the threads return
      * once all connections are gone or shutdown_timeout passed. Second call: stop at once.

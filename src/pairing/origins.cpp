@@ -19,16 +19,13 @@ bool is_virtual_interface(std::string_view name) noexcept {
                        [&](std::string_view p) { return name.substr(0, p.size()) == p; });
 }
 
-std::vector<std::string> lan_origins(std::vector<interface_address> const& addrs,
-                                     std::uint16_t port, std::string_view scheme) {
+std::vector<std::string> lan_addresses(std::vector<interface_address> const& addrs) {
     std::vector<std::string> v4, v6;
-    auto const suffix = ":" + std::to_string(port);
     for (auto const& a : addrs) {
         if (!a.up || a.loopback || is_virtual_interface(a.name) || a.address.empty()) continue;
-        std::string const head = std::string(scheme) + "://";
         if (!a.ipv6) {
             if (a.address.rfind("127.", 0) == 0 || a.address.rfind("169.254.", 0) == 0) continue;
-            v4.push_back(head + a.address + suffix);
+            v4.push_back(a.address);
         } else {
             std::string lower = a.address;
             std::transform(lower.begin(), lower.end(), lower.begin(),
@@ -36,13 +33,31 @@ std::vector<std::string> lan_origins(std::vector<interface_address> const& addrs
             if (lower == "::1" || lower.rfind("fe8", 0) == 0 || lower.rfind("fe9", 0) == 0 ||
                 lower.rfind("fea", 0) == 0 || lower.rfind("feb", 0) == 0)
                 continue;  // loopback, link-local (needs a zone a phone does not know)
-            v6.push_back(head + "[" + a.address + "]" + suffix);
+            v6.push_back(a.address);
         }
     }
     for (auto* list : {&v4, &v6}) {
         std::sort(list->begin(), list->end());
         list->erase(std::unique(list->begin(), list->end()), list->end());
     }
+    v4.insert(v4.end(), v6.begin(), v6.end());
+    return v4;
+}
+
+std::vector<std::string> lan_origins(std::vector<interface_address> const& addrs,
+                                     std::uint16_t port, std::string_view scheme) {
+    std::vector<std::string> v4, v6;
+    auto const head = std::string(scheme) + "://";
+    auto const suffix = ":" + std::to_string(port);
+    for (auto const& a : lan_addresses(addrs)) {
+        if (a.find(':') == std::string::npos)
+            v4.push_back(head + a + suffix);
+        else
+            v6.push_back(head + "[" + a + "]" + suffix);
+    }
+    // Sorted as origins (with the port), as before lan_addresses existed.
+    std::sort(v4.begin(), v4.end());
+    std::sort(v6.begin(), v6.end());
     v4.insert(v4.end(), v6.begin(), v6.end());
     return v4;
 }

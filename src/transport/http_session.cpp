@@ -8,6 +8,7 @@
 #include <roomcast/ws/handshake.hpp>
 
 #include <spdlog/spdlog.h>
+#include <boost/beast/core/detect_ssl.hpp>
 
 namespace roomcast::transport {
 
@@ -33,45 +34,114 @@ std::string remote_of(tcp::socket const& s) {
 
 }  // namespace
 
-http_session::http_session(tcp::socket&& socket, context& ctx, conn_ticket ticket)
+template <class Stream>
+basic_http_session<Stream>::basic_http_session(tcp::socket&& socket, context& ctx,
+                                               conn_ticket ticket) requires(!is_tls)
     : stream_(std::move(socket)), ctx_(ctx), ticket_(std::move(ticket)) {
-    remote_ = remote_of(stream_.socket());
+    remote_ = remote_of(this->socket());
 }
 
-http_session::~http_session() {
+template <class Stream>
+basic_http_session<Stream>::basic_http_session(beast::tcp_stream&& stream,
+                                               beast::flat_buffer&& read, context& ctx,
+                                               conn_ticket ticket,
+                                               std::string remote) requires(is_tls)
+    : stream_(std::move(stream), *ctx.tls),
+      buffer_(std::move(read)),
+      ctx_(ctx),
+      ticket_(std::move(ticket)),
+      remote_(std::move(remote)) {}
+
+template <class Stream>
+basic_http_session<Stream>::~basic_http_session() {
     ctx_.tracker.remove(tracker_key_);
 }
 
-void http_session::run() {
-    tracker_key_ = ctx_.tracker.add(weak_from_this());
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
-}
-
-void http_session::stop() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
-        self->stopping_ = true;
-        error_code ignored;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-        self->stream_.close();
+template <class Stream>
+void basic_http_session<Stream>::run() {
+    tracker_key_ = ctx_.tracker.add(this->weak_from_this());
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+        if constexpr (is_tls) {
+            // The handshake has the time of one request; the ClientHello bytes the plain
+            // session looked at are handed to OpenSSL first.
+            if (self->stopping_) return;
+            beast::get_lowest_layer(self->stream_).expires_after(self->ctx_.cfg.http_timeout);
+            self->stream_.async_handshake(
+                net::ssl::stream_base::server, self->buffer_.data(),
+                // The default argument works around Beast 1.81 constraining this overload's
+                // handler as void(error_code) while it calls it with (error_code, size_t).
+                [self](error_code ec, std::size_t used = 0) { self->on_handshake(ec, used); });
+        } else if (self->ctx_.tls) {
+            self->do_detect();
+        } else {
+            self->do_read();
+        }
     });
 }
 
-void http_session::do_read() {
+template <class Stream>
+void basic_http_session<Stream>::stop() {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+        self->stopping_ = true;
+        error_code ignored;
+        self->socket().shutdown(tcp::socket::shutdown_both, ignored);
+        beast::get_lowest_layer(self->stream_).close();
+    });
+}
+
+template <class Stream>
+void basic_http_session<Stream>::do_detect() {
+    if constexpr (!is_tls) {
+        if (stopping_) return;
+        // Plain and TLS share the port: a TLS ClientHello starts with 0x16 (handshake record),
+        // which no HTTP method does. async_detect_ssl reads only as far as it must to tell.
+        stream_.expires_after(ctx_.cfg.http_timeout);
+        beast::async_detect_ssl(stream_, buffer_,
+                                [self = this->shared_from_this()](error_code ec, bool tls) {
+                                    self->on_detect(ec, tls);
+                                });
+    }
+}
+
+template <class Stream>
+void basic_http_session<Stream>::on_detect(error_code ec, bool tls) {
+    if constexpr (!is_tls) {
+        if (ec) return fail(ec, "detect");
+        if (!tls) return do_read();  // the bytes read so far stay in buffer_ for the parser
+        // The connection moves to a TLS session with its ticket; this one ends here.
+        std::make_shared<https_session>(std::move(stream_), std::move(buffer_), ctx_,
+                                        std::move(ticket_), std::move(remote_))
+            ->run();
+    }
+}
+
+template <class Stream>
+void basic_http_session<Stream>::on_handshake(error_code ec, std::size_t used) {
+    if constexpr (is_tls) {
+        if (ec) return fail(ec, "TLS handshake");
+        buffer_.consume(used);
+        do_read();
+    }
+}
+
+template <class Stream>
+void basic_http_session<Stream>::do_read() {
     if (stopping_) return;
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(ctx_.cfg.http_header_limit));
     parser_->body_limit(ctx_.cfg.http_body_limit);
     // Bounds the whole request, and the idle time of a keep-alive connection.
-    stream_.expires_after(ctx_.cfg.http_timeout);
+    beast::get_lowest_layer(stream_).expires_after(ctx_.cfg.http_timeout);
     http::async_read(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](error_code ec, std::size_t n) { self->on_read(ec, n); });
+        [self = this->shared_from_this()](error_code ec, std::size_t n) { self->on_read(ec, n); });
 }
 
-void http_session::on_read(error_code ec, std::size_t) {
+template <class Stream>
+void basic_http_session<Stream>::on_read(error_code ec, std::size_t) {
     if (ec == http::error::end_of_stream) {
         error_code ignored;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        socket().shutdown(tcp::socket::shutdown_send, ignored);
         return;
     }
     if (ec) {
@@ -82,7 +152,8 @@ void http_session::on_read(error_code ec, std::size_t) {
             status = http::status::payload_too_large;
         else if (ec == beast::error::timeout || ec == net::error::operation_aborted ||
                  ec == net::error::connection_reset || ec == net::error::eof ||
-                 ec == http::error::partial_message)
+                 ec == http::error::partial_message || ec == net::ssl::error::stream_truncated ||
+                 ec.category() == net::error::get_ssl_category())
             return fail(ec, "read");
         spdlog::info("http {}: bad request: {}", remote_, ec.message());
         http::response<http::string_body> res{status, 11};
@@ -95,7 +166,8 @@ void http_session::on_read(error_code ec, std::size_t) {
     handle(parser_->release());
 }
 
-void http_session::handle(request&& req) {
+template <class Stream>
+void basic_http_session<Stream>::handle(request&& req) {
     ctx_.counters.http_requests.fetch_add(1, std::memory_order_relaxed);
     std::string_view const target = req.target();
     std::string_view const path = target.substr(0, target.find('?'));
@@ -180,12 +252,14 @@ void http_session::handle(request&& req) {
     }
     if (path == "/api/origins") {
         // Where a phone can reach us: the configured public URL, and this host's LAN origins
-        // (the page offers these when it was opened as localhost).
+        // (the page offers these when it was opened as localhost); https when TLS is on, on
+        // whichever scheme this request came: a phone needs the secure origin for its camera.
         std::string body = "{\"public_url\":";
         body += ctx_.cfg.public_url.empty() ? "null" : "\"" + ctx_.cfg.public_url + "\"";
         body += ",\"lan\":[";
         bool first = true;
-        for (auto const& o : pairing::lan_origins(pairing::system_interfaces(), ctx_.port.load())) {
+        for (auto const& o : pairing::lan_origins(pairing::system_interfaces(), ctx_.port.load(),
+                                                  ctx_.tls ? "https" : "http")) {
             body += (first ? "\"" : ",\"") + o + "\"";
             first = false;
         }
@@ -198,7 +272,8 @@ void http_session::handle(request&& req) {
     send(simple(http::status::not_found, "not found\n"));
 }
 
-void http_session::upgrade(request&& req) {
+template <class Stream>
+void basic_http_session<Stream>::upgrade(request&& req) {
     auto reject = [&](http::status s, char const* why) {
         spdlog::info("http {}: WebSocket upgrade refused: {}", remote_, why);
         http::response<http::string_body> res{s, 11};
@@ -229,7 +304,7 @@ void http_session::upgrade(request&& req) {
     }
     std::string remote = remote_;
     error_code ec;
-    auto const peer = stream_.socket().remote_endpoint(ec);
+    auto const peer = socket().remote_endpoint(ec);
     if (!ec && ctx_.policy.proxies.trusts(peer.address())) {
         // Behind a trusted proxy the client is named by X-Forwarded-For (every such header, in
         // order); per-address limits apply to it from here on.
@@ -258,24 +333,32 @@ void http_session::upgrade(request&& req) {
     std::string leftover(static_cast<char const*>(data.data()), data.size());
 
     // The HTTP read timer must not follow the socket into its WebSocket life.
-    stream_.expires_never();
-    auto ws =
-        std::make_shared<ws_session>(stream_.release_socket(), ctx_, std::move(ticket_), remote);
-    ws->run(std::move(response), std::move(leftover));
+    beast::get_lowest_layer(stream_).expires_never();
+    if constexpr (is_tls) {
+        auto ws =
+            std::make_shared<tls_ws_session>(std::move(stream_), ctx_, std::move(ticket_), remote);
+        ws->run(std::move(response), std::move(leftover));
+    } else {
+        auto ws = std::make_shared<ws_session>(stream_.release_socket(), ctx_, std::move(ticket_),
+                                               remote);
+        ws->run(std::move(response), std::move(leftover));
+    }
 }
 
-void http_session::send(http::response<http::string_body>&& res) {
+template <class Stream>
+void basic_http_session<Stream>::send(http::response<http::string_body>&& res) {
     common_headers(res.base());
     auto sp = std::make_shared<http::response<http::string_body>>(std::move(res));
     response_ = sp;
     bool const keep = sp->keep_alive() && !stopping_;
     http::async_write(stream_, *sp,
-                      [self = shared_from_this(), keep](error_code ec, std::size_t n) {
+                      [self = this->shared_from_this(), keep](error_code ec, std::size_t n) {
                           self->on_write(keep, ec, n);
                       });
 }
 
-void http_session::send_file(request const& req, static_files::file const& f) {
+template <class Stream>
+void basic_http_session<Stream>::send_file(request const& req, static_files::file const& f) {
     // The body is the shared, immutable copy loaded at start: nothing is read from disk here.
     struct file_response {
         std::shared_ptr<std::string const> hold;
@@ -309,28 +392,42 @@ void http_session::send_file(request const& req, static_files::file const& f) {
     response_ = sp;
     bool const keep = res.keep_alive() && !stopping_;
     http::async_write(stream_, res,
-                      [self = shared_from_this(), keep](error_code ec, std::size_t n) {
+                      [self = this->shared_from_this(), keep](error_code ec, std::size_t n) {
                           self->on_write(keep, ec, n);
                       });
 }
 
-void http_session::on_write(bool keep_alive, error_code ec, std::size_t) {
+template <class Stream>
+void basic_http_session<Stream>::on_write(bool keep_alive, error_code ec, std::size_t) {
     response_.reset();
     if (ec) return fail(ec, "write");
     if (!keep_alive) {
-        error_code ignored;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        if constexpr (is_tls) {
+            // close_notify, then wait (bounded) for the client's: best effort, never blocking.
+            beast::get_lowest_layer(stream_).expires_after(ctx_.cfg.close_timeout);
+            stream_.async_shutdown([self = this->shared_from_this()](error_code) {
+                beast::get_lowest_layer(self->stream_).close();
+            });
+        } else {
+            error_code ignored;
+            socket().shutdown(tcp::socket::shutdown_send, ignored);
+        }
         return;
     }
     do_read();
 }
 
-void http_session::fail(error_code ec, char const* what) {
+template <class Stream>
+void basic_http_session<Stream>::fail(error_code ec, char const* what) {
     if (ec == net::error::operation_aborted || ec == beast::error::timeout ||
-        ec == net::error::eof || ec == net::error::connection_reset || stopping_)
+        ec == net::error::eof || ec == net::error::connection_reset ||
+        ec == net::ssl::error::stream_truncated || stopping_)
         spdlog::debug("http {}: {}: {}", remote_, what, ec.message());
     else
         spdlog::info("http {}: {}: {}", remote_, what, ec.message());
 }
+
+template class basic_http_session<beast::tcp_stream>;
+template class basic_http_session<tls_stream>;
 
 }  // namespace roomcast::transport

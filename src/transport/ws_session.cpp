@@ -18,6 +18,8 @@ constexpr std::size_t read_chunk = 64 * 1024;
 constexpr std::size_t direct_min = 16 * 1024;
 // Reads per wake-up before yielding to other connections on this thread.
 constexpr int reads_per_wakeup = 8;
+// TLS: bytes one async read may decrypt into; one TLS record holds at most 16 KiB.
+constexpr std::size_t tls_read_chunk = 16 * 1024;
 
 char* thread_read_buffer() {
     thread_local std::array<char, read_chunk> buf;
@@ -28,7 +30,8 @@ char* thread_read_buffer() {
 bool benign(error_code ec) {
     return ec == net::error::operation_aborted || ec == net::error::eof ||
            ec == net::error::connection_reset || ec == net::error::broken_pipe ||
-           ec == net::error::bad_descriptor || ec == net::error::not_connected;
+           ec == net::error::bad_descriptor || ec == net::error::not_connected ||
+           ec == net::ssl::error::stream_truncated;
 }
 
 protocol::frame_ptr control_frame(ws::opcode op, std::string payload) {
@@ -71,9 +74,10 @@ std::string close_payload(std::uint16_t code, std::string_view reason) {
 
 }  // namespace
 
-class ws_session::reader_events final : public ws::frame_reader::events {
+template <class Stream>
+class basic_ws_session<Stream>::reader_events final : public ws::frame_reader::events {
   public:
-    explicit reader_events(ws_session& s) : s_(s) {}
+    explicit reader_events(basic_ws_session& s) : s_(s) {}
     bool on_message(std::string&& payload, bool text) override {
         s_.message_budget_.take(1, s_.last_heard_);
         return s_.on_message(std::move(payload), text);
@@ -94,11 +98,13 @@ class ws_session::reader_events final : public ws::frame_reader::events {
     void on_close(std::uint16_t code, std::string_view) override { s_.on_peer_close(code); }
 
   private:
-    ws_session& s_;
+    basic_ws_session& s_;
 };
 
-ws_session::ws_session(tcp::socket&& socket, context& ctx, conn_ticket ticket, std::string remote)
-    : socket_(std::move(socket)),
+template <class Stream>
+basic_ws_session<Stream>::basic_ws_session(Stream&& stream, context& ctx, conn_ticket ticket,
+                                           std::string remote)
+    : socket_(std::move(stream)),
       ctx_(ctx),
       ticket_(std::move(ticket)),
       remote_(std::move(remote)),
@@ -117,7 +123,8 @@ ws_session::ws_session(tcp::socket&& socket, context& ctx, conn_ticket ticket, s
     ctx_.counters.websockets_open.fetch_add(1, std::memory_order_relaxed);
 }
 
-ws_session::~ws_session() {
+template <class Stream>
+basic_ws_session<Stream>::~basic_ws_session() {
     // Backstop: every path out already left the room, but a missed one must not leave a ghost.
     leave_room(true);
     ctx_.counters.queued_bytes.fetch_sub(static_cast<std::int64_t>(queue_.bytes()),
@@ -128,13 +135,16 @@ ws_session::~ws_session() {
     spdlog::debug("ws {} {} closed", id_, remote_);
 }
 
-void ws_session::run(std::string handshake_response, std::string leftover) {
+template <class Stream>
+void basic_ws_session<Stream>::run(std::string handshake_response, std::string leftover) {
     // Already on the strand: the http_session that owned this socket called us from it.
-    error_code ec;
-    socket_.non_blocking(true, ec);
-    if (ec) return fail(ec, "non_blocking");
+    if constexpr (!is_tls) {
+        error_code ec;
+        socket_.non_blocking(true, ec);
+        if (ec) return fail(ec, "non_blocking");
+    }
     last_heard_ = clock::now();
-    tracker_key_ = ctx_.tracker.add(weak_from_this());
+    tracker_key_ = ctx_.tracker.add(this->weak_from_this());
     spdlog::debug("ws {} {} open", id_, remote_);
 
     // The 101 response goes through the send queue like any frame (no WebSocket header).
@@ -163,74 +173,134 @@ void ws_session::run(std::string handshake_response, std::string leftover) {
 // ---------------------------------------------------------------------------------------------
 // Read side
 
-void ws_session::do_read() {
+template <class Stream>
+void basic_ws_session<Stream>::do_read() {
     if (reading_ || state_ == state::closed || peer_closed_) return;
     if ((paused_ || throttled_) && state_ == state::open) return;
     reading_ = true;
-    // Wait for readability with a 1-byte MSG_PEEK receive: it consumes nothing, so an idle
-    // connection still holds no read buffer, and unlike async_wait it is a real read operation
-    // that Asio runs speculatively, so data that arrived before it was armed (an edge already
-    // spent under epoll's edge-triggered mode) is seen at once instead of never.
-    socket_.async_receive(
-        net::buffer(&peek_byte_, 1), tcp::socket::message_peek,
-        [self = shared_from_this()](error_code ec, std::size_t) { self->on_readable(ec); });
+    if constexpr (is_tls) {
+        // One async read at a time, into the message itself when a large payload is under
+        // way, else into this session's buffer (never the thread's: the read is in flight
+        // while other sessions on this thread run).
+        auto direct =
+            reader_.fail_code() != 0 ? std::span<char>{} : reader_.direct_target(direct_min);
+        tls_direct_ = !direct.empty();
+        net::mutable_buffer target;
+        if (tls_direct_) {
+            target = net::buffer(direct.data(), direct.size());
+        } else {
+            if (!tls_buf_) tls_buf_ = std::make_unique<char[]>(tls_read_chunk);
+            target = net::buffer(tls_buf_.get(), tls_read_chunk);
+        }
+        socket_.async_read_some(target,
+                                [self = this->shared_from_this()](error_code ec, std::size_t n) {
+                                    self->on_tls_read(ec, n);
+                                });
+    } else {
+        // Wait for readability with a 1-byte MSG_PEEK receive: it consumes nothing, so an idle
+        // connection still holds no read buffer, and unlike async_wait it is a real read
+        // operation that Asio runs speculatively, so data that arrived before it was armed (an
+        // edge already spent under epoll's edge-triggered mode) is seen at once instead of
+        // never.
+        socket_.async_receive(net::buffer(&peek_byte_, 1), tcp::socket::message_peek,
+                              [self = this->shared_from_this()](error_code ec, std::size_t) {
+                                  self->on_readable(ec);
+                              });
+    }
 }
 
-void ws_session::read_now() {
-    if (reading_ || state_ == state::closed || peer_closed_) return;
-    if ((paused_ || throttled_) && state_ == state::open) return;
-    // Asio's epoll registration is edge-triggered: bytes already waiting in the socket raise no
-    // new edge, so wherever we stopped before seeing EAGAIN we must try a read, not wait.
-    reading_ = true;
-    net::post(socket_.get_executor(), [self = shared_from_this()] { self->on_readable({}); });
+template <class Stream>
+void basic_ws_session<Stream>::read_now() {
+    if constexpr (is_tls) {
+        // No readiness edge to miss: an async read sees what OpenSSL or the socket holds.
+        do_read();
+        return;
+    } else {
+        if (reading_ || state_ == state::closed || peer_closed_) return;
+        if ((paused_ || throttled_) && state_ == state::open) return;
+        // Asio's epoll registration is edge-triggered: bytes already waiting in the socket raise no
+        // new edge, so wherever we stopped before seeing EAGAIN we must try a read, not wait.
+        reading_ = true;
+        net::post(socket_.get_executor(),
+                  [self = this->shared_from_this()] { self->on_readable({}); });
+    }
 }
 
-void ws_session::on_readable(error_code ec) {
+template <class Stream>
+void basic_ws_session<Stream>::on_readable(error_code ec) {
+    if constexpr (is_tls) {
+        return;  // TLS reads complete in on_tls_read
+    } else {
+        reading_ = false;
+        if (ec) return fail(ec, "read");
+        if (state_ == state::closed) return;
+
+        reader_events ev(*this);
+        bool const discard = reader_.fail_code() != 0;  // after a protocol error: drain to EOF
+        for (int i = 0; i < reads_per_wakeup; ++i) {
+            error_code rec;
+            std::size_t n = 0;
+            bool full = false;
+            auto st = ws::frame_reader::status::ok;
+            auto direct = discard ? std::span<char>{} : reader_.direct_target(direct_min);
+            if (!direct.empty()) {
+                n = socket_.read_some(net::buffer(direct.data(), direct.size()), rec);
+                if (rec == net::error::would_block || rec == net::error::try_again)
+                    return do_read();
+                if (rec) return fail(rec, "read");
+                full = n == direct.size();
+                last_heard_ = clock::now();
+                st = reader_.commit_direct(n, ev);
+            } else {
+                char* buf = thread_read_buffer();
+                n = socket_.read_some(net::buffer(buf, read_chunk), rec);
+                if (rec == net::error::would_block || rec == net::error::try_again)
+                    return do_read();
+                if (rec) return fail(rec, "read");
+                full = n == read_chunk;
+                last_heard_ = clock::now();
+                if (!discard) st = reader_.feed(buf, n, ev);
+            }
+            ctx_.counters.bytes_in.fetch_add(n, std::memory_order_relaxed);
+            byte_budget_.take(static_cast<double>(n), last_heard_);
+            if (st != ws::frame_reader::status::ok) return process(st);
+            if (state_ == state::closed || peer_closed_) return;
+            if (paused_ && state_ == state::open) return;  // resume() reads again
+            if (throttle_if_over(last_heard_)) return;     // the throttle timer reads again
+            if (!full) {
+                // A short read took all there was; data arriving later raises a new edge.
+                do_read();
+                return;
+            }
+        }
+        // Budget spent with data possibly left: yield to other connections, then read again.
+        read_now();
+    }
+}
+
+template <class Stream>
+void basic_ws_session<Stream>::on_tls_read(error_code ec, std::size_t n) {
     reading_ = false;
     if (ec) return fail(ec, "read");
     if (state_ == state::closed) return;
-
     reader_events ev(*this);
-    bool const discard = reader_.fail_code() != 0;  // after a protocol error: drain to EOF
-    for (int i = 0; i < reads_per_wakeup; ++i) {
-        error_code rec;
-        std::size_t n = 0;
-        bool full = false;
-        auto st = ws::frame_reader::status::ok;
-        auto direct = discard ? std::span<char>{} : reader_.direct_target(direct_min);
-        if (!direct.empty()) {
-            n = socket_.read_some(net::buffer(direct.data(), direct.size()), rec);
-            if (rec == net::error::would_block || rec == net::error::try_again) return do_read();
-            if (rec) return fail(rec, "read");
-            full = n == direct.size();
-            last_heard_ = clock::now();
-            st = reader_.commit_direct(n, ev);
-        } else {
-            char* buf = thread_read_buffer();
-            n = socket_.read_some(net::buffer(buf, read_chunk), rec);
-            if (rec == net::error::would_block || rec == net::error::try_again) return do_read();
-            if (rec) return fail(rec, "read");
-            full = n == read_chunk;
-            last_heard_ = clock::now();
-            if (!discard) st = reader_.feed(buf, n, ev);
-        }
-        ctx_.counters.bytes_in.fetch_add(n, std::memory_order_relaxed);
-        byte_budget_.take(static_cast<double>(n), last_heard_);
-        if (st != ws::frame_reader::status::ok) return process(st);
-        if (state_ == state::closed || peer_closed_) return;
-        if (paused_ && state_ == state::open) return;  // resume() reads again
-        if (throttle_if_over(last_heard_)) return;     // the throttle timer reads again
-        if (!full) {
-            // A short read took all there was; data arriving later raises a new edge.
-            do_read();
-            return;
-        }
-    }
-    // Budget spent with data possibly left: yield to other connections, then read again.
-    read_now();
+    last_heard_ = clock::now();
+    auto st = ws::frame_reader::status::ok;
+    if (tls_direct_)
+        st = reader_.commit_direct(n, ev);
+    else if (reader_.fail_code() == 0)  // after a protocol error: drain to the close
+        st = reader_.feed(tls_buf_.get(), n, ev);
+    ctx_.counters.bytes_in.fetch_add(n, std::memory_order_relaxed);
+    byte_budget_.take(static_cast<double>(n), last_heard_);
+    if (st != ws::frame_reader::status::ok) return process(st);
+    if (state_ == state::closed || peer_closed_) return;
+    if (paused_ && state_ == state::open) return;  // resume() reads again
+    if (throttle_if_over(last_heard_)) return;     // the throttle timer reads again
+    do_read();
 }
 
-bool ws_session::throttle_if_over(clock::time_point now) {
+template <class Stream>
+bool basic_ws_session<Stream>::throttle_if_over(clock::time_point now) {
     if (state_ != state::open) return false;  // a closing connection drains at full speed
     auto const wait = std::max(message_budget_.wait(now), byte_budget_.wait(now));
     if (wait.count() <= 0) return false;
@@ -245,7 +315,7 @@ bool ws_session::throttle_if_over(clock::time_point now) {
             wait.count());
     }
     throttle_timer_.expires_after(wait);
-    throttle_timer_.async_wait([self = shared_from_this()](error_code ec) {
+    throttle_timer_.async_wait([self = this->shared_from_this()](error_code ec) {
         if (ec || !self->throttled_) return;
         self->throttled_ = false;
         self->read_now();
@@ -253,7 +323,8 @@ bool ws_session::throttle_if_over(clock::time_point now) {
     return true;
 }
 
-void ws_session::process(ws::frame_reader::status st) {
+template <class Stream>
+void basic_ws_session<Stream>::process(ws::frame_reader::status st) {
     if (st == ws::frame_reader::status::failed) {
         auto const code = reader_.fail_code();
         if (code == ws::close_code::too_big) {
@@ -273,7 +344,8 @@ void ws_session::process(ws::frame_reader::status st) {
     if (!peer_closed_) do_read();
 }
 
-bool ws_session::on_message(std::string&& payload, bool text) {
+template <class Stream>
+bool basic_ws_session<Stream>::on_message(std::string&& payload, bool text) {
     if (state_ != state::open) return true;  // after our close frame: ignore data
     ctx_.counters.messages_in.fetch_add(1, std::memory_order_relaxed);
     if (!text) {
@@ -301,7 +373,8 @@ bool ws_session::on_message(std::string&& payload, bool text) {
     return true;
 }
 
-bool ws_session::resume_seat(protocol::join_msg const& j) {
+template <class Stream>
+bool basic_ws_session<Stream>::resume_seat(protocol::join_msg const& j) {
     auto token = new_token();
     auto c = ctx_.rooms.claim(j.room, *j.resume, token);
     if (!c) return false;
@@ -312,7 +385,7 @@ bool ws_session::resume_seat(protocol::join_msg const& j) {
     std::size_t replayed = 0;
     // The seat hands over under its own lock: the joined reply, then what it kept, then
     // whatever arrives later, all in order.
-    if (!c->seat->attach(shared_from_this(), joined, replayed)) {
+    if (!c->seat->attach(this->shared_from_this(), joined, replayed)) {
         id_ = old_id;
         spdlog::info("ws {} {}: seat {} in {} overflowed before it was resumed; joining afresh",
                      id_, remote_, c->id, j.room);
@@ -320,7 +393,7 @@ bool ws_session::resume_seat(protocol::join_msg const& j) {
     }
     room_ = c->room;
     resume_token_ = std::move(token);
-    ctx_.rooms.unpark(room_, id_, shared_from_this());
+    ctx_.rooms.unpark(room_, id_, this->shared_from_this());
     ctx_.counters.seats_resumed.fetch_add(1, std::memory_order_relaxed);
     ctx_.counters.frames_replayed.fetch_add(replayed, std::memory_order_relaxed);
     ctx_.rooms.broadcast(room_, id_, protocol::encode_peer_back(id_));
@@ -329,7 +402,8 @@ bool ws_session::resume_seat(protocol::join_msg const& j) {
     return true;
 }
 
-void ws_session::on_join(protocol::join_msg&& j) {
+template <class Stream>
+void basic_ws_session<Stream>::on_join(protocol::join_msg&& j) {
     // Every attempt counts, resumes too: room names and resume tokens must not be guessable
     // by trying many.
     std::chrono::milliseconds retry{};
@@ -353,7 +427,7 @@ void ws_session::on_join(protocol::join_msg&& j) {
     }
     // Join the new room first: a refused join (room-full) leaves the connection where it was.
     auto token = new_token();
-    auto joined = ctx_.rooms.join(j.room, shared_from_this(), token);
+    auto joined = ctx_.rooms.join(j.room, this->shared_from_this(), token);
     if (!joined) {
         spdlog::info("ws {} {}: room {} is full", id_, remote_, j.room);
         reply_error(protocol::errc::room_full);
@@ -367,7 +441,8 @@ void ws_session::on_join(protocol::join_msg&& j) {
     spdlog::debug("ws {} {} joined {} ({} others)", id_, remote_, j.room, joined->others.size());
 }
 
-void ws_session::on_leave() {
+template <class Stream>
+void basic_ws_session<Stream>::on_leave() {
     if (!room_) {
         reply_error(protocol::errc::not_joined);
         return;
@@ -377,7 +452,8 @@ void ws_session::on_leave() {
     reply(protocol::encode_left(name));
 }
 
-void ws_session::leave_room(bool announce) {
+template <class Stream>
+void basic_ws_session<Stream>::leave_room(bool announce) {
     if (!room_) return;
     auto r = std::move(room_);
     room_.reset();
@@ -385,7 +461,8 @@ void ws_session::leave_room(bool announce) {
         ctx_.rooms.broadcast(r, id_, protocol::encode_peer_left(id_));
 }
 
-void ws_session::park_seat() {
+template <class Stream>
+void basic_ws_session<Stream>::park_seat() {
     if (!room_) return;
     auto seat = std::make_shared<rooms::away_seat>(id_, ctx_.cfg.resume_buffer_bytes,
                                                    std::vector<protocol::frame_ptr>{});
@@ -413,7 +490,8 @@ void ws_session::park_seat() {
                   rooms::room_registry::name(r), ctx_.cfg.resume_grace.count());
 }
 
-void ws_session::relay(std::string&& payload, bool text) {
+template <class Stream>
+void basic_ws_session<Stream>::relay(std::string&& payload, bool text) {
     if (!room_) {
         reply_error(protocol::errc::not_joined);
         return;
@@ -422,7 +500,7 @@ void ws_session::relay(std::string&& payload, bool text) {
     auto frame = protocol::make_frame(std::move(payload), text, last_heard_);
     auto res = ctx_.rooms.broadcast(room_, id_, frame);
     if (res.delivered) ctx_.counters.frames_relayed.fetch_add(1, std::memory_order_relaxed);
-    if (res.congested && res.congested->notify_when_drained(weak_from_this())) {
+    if (res.congested && res.congested->notify_when_drained(this->weak_from_this())) {
         // A recipient is over its high-water mark: stop reading so TCP pushes back on the
         // sender, instead of queueing without bound or dropping.
         paused_ = true;
@@ -430,11 +508,13 @@ void ws_session::relay(std::string&& payload, bool text) {
     }
 }
 
-void ws_session::reply(protocol::frame_ptr const& f) {
+template <class Stream>
+void basic_ws_session<Stream>::reply(protocol::frame_ptr const& f) {
     deliver(f);
 }
 
-void ws_session::reply_error(protocol::errc code, std::uint64_t retry_after_ms) {
+template <class Stream>
+void basic_ws_session<Stream>::reply_error(protocol::errc code, std::uint64_t retry_after_ms) {
     static_assert(protocol::errc_count <= std::tuple_size_v<decltype(stats::errors_by_code)>);
     ctx_.counters.protocol_errors.fetch_add(1, std::memory_order_relaxed);
     ctx_.counters.errors_by_code[static_cast<std::size_t>(code)].fetch_add(
@@ -445,7 +525,8 @@ void ws_session::reply_error(protocol::errc code, std::uint64_t retry_after_ms) 
 // ---------------------------------------------------------------------------------------------
 // Write side
 
-void ws_session::deliver(protocol::frame_ptr const& f) {
+template <class Stream>
+void basic_ws_session<Stream>::deliver(protocol::frame_ptr const& f) {
     std::unique_lock lock(out_mutex_);
     if (parked_) {
         auto seat = parked_;
@@ -471,7 +552,7 @@ void ws_session::deliver(protocol::frame_ptr const& f) {
         ctx_.counters.frames_dropped.fetch_add(n, std::memory_order_relaxed);
         congested_.store(queue_.congested(), std::memory_order_relaxed);
         lock.unlock();
-        net::post(socket_.get_executor(), [self = shared_from_this()] {
+        net::post(socket_.get_executor(), [self = this->shared_from_this()] {
             self->ctx_.counters.close_slow_reader.fetch_add(1, std::memory_order_relaxed);
             spdlog::warn(
                 "ws {} {}: send queue past {} bytes, closing with 1008 ({} frames dropped)",
@@ -490,30 +571,34 @@ void ws_session::deliver(protocol::frame_ptr const& f) {
     if (!write_scheduled_) {
         write_scheduled_ = true;
         lock.unlock();
-        net::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
+        net::post(socket_.get_executor(), [self = this->shared_from_this()] { self->do_write(); });
     }
 }
 
-bool ws_session::congested() const noexcept {
+template <class Stream>
+bool basic_ws_session<Stream>::congested() const noexcept {
     return congested_.load(std::memory_order_relaxed);
 }
 
-bool ws_session::notify_when_drained(std::weak_ptr<rooms::peer> waiter) {
+template <class Stream>
+bool basic_ws_session<Stream>::notify_when_drained(std::weak_ptr<rooms::peer> waiter) {
     std::lock_guard lock(out_mutex_);
     if (!queue_.congested() || !accepting_) return false;
     waiters_.push_back(std::move(waiter));
     return true;
 }
 
-void ws_session::resume() {
-    net::post(socket_.get_executor(), [self = shared_from_this()] {
+template <class Stream>
+void basic_ws_session<Stream>::resume() {
+    net::post(socket_.get_executor(), [self = this->shared_from_this()] {
         if (!self->paused_) return;
         self->paused_ = false;
         self->read_now();  // bytes may have waited in the socket the whole time
     });
 }
 
-void ws_session::wake_waiters() {
+template <class Stream>
+void basic_ws_session<Stream>::wake_waiters() {
     std::vector<std::weak_ptr<rooms::peer>> ws;
     {
         std::lock_guard lock(out_mutex_);
@@ -523,7 +608,8 @@ void ws_session::wake_waiters() {
         if (auto p = w.lock()) p->resume();
 }
 
-void ws_session::enqueue_control(ws::opcode op, std::string payload) {
+template <class Stream>
+void basic_ws_session<Stream>::enqueue_control(ws::opcode op, std::string payload) {
     auto f = control_frame(op, std::move(payload));
     if (op == ws::opcode::close) close_frame_ = f;
     if (op == ws::opcode::pong) pong_frame_ = f;
@@ -538,7 +624,8 @@ void ws_session::enqueue_control(ws::opcode op, std::string payload) {
     if (start) do_write();
 }
 
-void ws_session::do_write() {
+template <class Stream>
+void basic_ws_session<Stream>::do_write() {
     if (writing_ || state_ == state::closed) return;
     bool has_close = false;
     {
@@ -563,10 +650,11 @@ void ws_session::do_write() {
     arm_write_watchdog();
     socket_.async_write_some(
         std::span<net::const_buffer const>(wbufs_),
-        [self = shared_from_this()](error_code ec, std::size_t n) { self->on_write(ec, n); });
+        [self = this->shared_from_this()](error_code ec, std::size_t n) { self->on_write(ec, n); });
 }
 
-void ws_session::on_write(error_code ec, std::size_t n) {
+template <class Stream>
+void basic_ws_session<Stream>::on_write(error_code ec, std::size_t n) {
     writing_ = false;
     if (ec) return fail(ec, "write");
     last_progress_ = clock::now();
@@ -580,7 +668,7 @@ void ws_session::on_write(error_code ec, std::size_t n) {
         wbufs_.erase(wbufs_.begin(), wbufs_.begin() + static_cast<std::ptrdiff_t>(i));
         writing_ = true;
         socket_.async_write_some(std::span<net::const_buffer const>(wbufs_),
-                                 [self = shared_from_this()](error_code ec2, std::size_t n2) {
+                                 [self = this->shared_from_this()](error_code ec2, std::size_t n2) {
                                      self->on_write(ec2, n2);
                                  });
         return;
@@ -617,9 +705,12 @@ void ws_session::on_write(error_code ec, std::size_t n) {
         close_in_batch_ = false;
         close_sent_ = true;
         // Our close frame is out: half-close so the client sees EOF after it, then wait
-        // (bounded by close_timer_) for its close frame or EOF.
-        error_code ignored;
-        socket_.shutdown(tcp::socket::shutdown_send, ignored);
+        // (bounded by close_timer_) for its close frame or EOF. TLS cannot half-close under
+        // a read (close_notify is a shutdown that also reads), so it only waits.
+        if constexpr (!is_tls) {
+            error_code ignored;
+            socket_.shutdown(tcp::socket::shutdown_send, ignored);
+        }
         if (peer_closed_) return finish_close(nullptr);
         do_read();
         return;
@@ -630,14 +721,16 @@ void ws_session::on_write(error_code ec, std::size_t n) {
 // ---------------------------------------------------------------------------------------------
 // Timers and closing
 
-void ws_session::arm_heartbeat() {
+template <class Stream>
+void basic_ws_session<Stream>::arm_heartbeat() {
     auto const wait = ping_outstanding_ ? ctx_.cfg.ping_timeout : ctx_.cfg.ping_interval;
     heartbeat_timer_.expires_after(wait);
     heartbeat_timer_.async_wait(
-        [self = shared_from_this()](error_code ec) { self->on_heartbeat(ec); });
+        [self = this->shared_from_this()](error_code ec) { self->on_heartbeat(ec); });
 }
 
-void ws_session::on_heartbeat(error_code ec) {
+template <class Stream>
+void basic_ws_session<Stream>::on_heartbeat(error_code ec) {
     if (ec || state_ != state::open) return;
     auto const now = clock::now();
     if (paused_ || throttled_) {
@@ -664,15 +757,17 @@ void ws_session::on_heartbeat(error_code ec) {
     arm_heartbeat();
 }
 
-void ws_session::arm_write_watchdog() {
+template <class Stream>
+void basic_ws_session<Stream>::arm_write_watchdog() {
     if (watchdog_armed_) return;
     watchdog_armed_ = true;
     write_timer_.expires_after(ctx_.cfg.send_timeout);
     write_timer_.async_wait(
-        [self = shared_from_this()](error_code ec) { self->on_write_watchdog(ec); });
+        [self = this->shared_from_this()](error_code ec) { self->on_write_watchdog(ec); });
 }
 
-void ws_session::on_write_watchdog(error_code ec) {
+template <class Stream>
+void basic_ws_session<Stream>::on_write_watchdog(error_code ec) {
     watchdog_armed_ = false;
     if (ec || state_ == state::closed || !writing_) return;
     auto const stalled = clock::now() - last_progress_;
@@ -695,19 +790,21 @@ void ws_session::on_write_watchdog(error_code ec) {
     write_timer_.expires_after(ctx_.cfg.send_timeout -
                                std::chrono::duration_cast<std::chrono::milliseconds>(stalled));
     write_timer_.async_wait(
-        [self = shared_from_this()](error_code ec2) { self->on_write_watchdog(ec2); });
+        [self = this->shared_from_this()](error_code ec2) { self->on_write_watchdog(ec2); });
 }
 
-void ws_session::stop() {
-    net::post(socket_.get_executor(), [self = shared_from_this()] {
+template <class Stream>
+void basic_ws_session<Stream>::stop() {
+    net::post(socket_.get_executor(), [self = this->shared_from_this()] {
         if (self->state_ != state::open) return;
         self->ctx_.counters.close_shutdown.fetch_add(1, std::memory_order_relaxed);
         self->close_with(ws::close_code::going_away, "server shutting down", true);
     });
 }
 
-void ws_session::close_with(std::uint16_t code, std::string_view reason, bool flush,
-                            bool keep_seat) {
+template <class Stream>
+void basic_ws_session<Stream>::close_with(std::uint16_t code, std::string_view reason, bool flush,
+                                          bool keep_seat) {
     if (state_ != state::open) return;
     state_ = state::closing;
     if (keep_seat)
@@ -733,12 +830,13 @@ void ws_session::close_with(std::uint16_t code, std::string_view reason, bool fl
     wake_waiters();  // senders paused on us must not wait for a queue that will never drain
     enqueue_control(ws::opcode::close, close_payload(code, reason));
     close_timer_.expires_after(ctx_.cfg.close_timeout);
-    close_timer_.async_wait([self = shared_from_this()](error_code ec) {
+    close_timer_.async_wait([self = this->shared_from_this()](error_code ec) {
         if (!ec) self->finish_close(self->close_sent_ ? nullptr : "close timeout");
     });
 }
 
-void ws_session::on_peer_close(std::uint16_t code) {
+template <class Stream>
+void basic_ws_session<Stream>::on_peer_close(std::uint16_t code) {
     peer_closed_ = true;
     if (state_ == state::open) {
         // Answer with the same code (RFC 6455 §5.5.1), then close once it is written. Only
@@ -750,7 +848,8 @@ void ws_session::on_peer_close(std::uint16_t code) {
     // Otherwise our close frame is still queued; on_write finishes when it is out.
 }
 
-void ws_session::finish_close(char const* why) {
+template <class Stream>
+void basic_ws_session<Stream>::finish_close(char const* why) {
     if (state_ == state::closed) return;
     state_ = state::closed;
     // A drop, a stall or a missed heartbeat: the phone may be in its camera app.
@@ -777,12 +876,26 @@ void ws_session::finish_close(char const* why) {
     write_timer_.cancel();
     close_timer_.cancel();
     throttle_timer_.cancel();
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    if constexpr (is_tls) {
+        if (peer_closed_ && !reading_ && !writing_) {
+            // A clean end, nothing in flight: a best-effort close_notify, bounded by
+            // close_timeout (the tcp_stream's expiry); the socket closes when it is done.
+            auto& lowest = beast::get_lowest_layer(socket_);
+            lowest.expires_after(ctx_.cfg.close_timeout);
+            socket_.async_shutdown([self = this->shared_from_this()](error_code) {
+                beast::get_lowest_layer(self->socket_).close();
+            });
+            wake_waiters();
+            return;
+        }
+    }
+    raw_socket().shutdown(tcp::socket::shutdown_both, ignored);
+    raw_socket().close(ignored);
     wake_waiters();
 }
 
-void ws_session::fail(error_code ec, char const* what) {
+template <class Stream>
+void basic_ws_session<Stream>::fail(error_code ec, char const* what) {
     if (state_ == state::closed) return;
     if (benign(ec) || state_ == state::closing)
         spdlog::debug("ws {} {}: {}: {}", id_, remote_, what, ec.message());
@@ -790,5 +903,16 @@ void ws_session::fail(error_code ec, char const* what) {
         spdlog::warn("ws {} {}: {}: {}", id_, remote_, what, ec.message());
     finish_close(what);
 }
+
+template <class Stream>
+tcp::socket& basic_ws_session<Stream>::raw_socket() noexcept {
+    if constexpr (is_tls)
+        return beast::get_lowest_layer(socket_).socket();
+    else
+        return socket_;
+}
+
+template class basic_ws_session<tcp::socket>;
+template class basic_ws_session<tls_stream>;
 
 }  // namespace roomcast::transport

@@ -147,6 +147,12 @@ std::vector<setting_case> const& settings() {
          [](config const& c) { return c.resume_buffer_bytes == (8u << 20); }},
         {"--public-url", "ROOMCAST_PUBLIC_URL", "https://photos.example.com/", "http://h:1",
          [](config const& c) { return c.public_url == "https://photos.example.com"; }},
+        {"--tls-cert", "ROOMCAST_TLS_CERT", "/etc/roomcast/cert.pem", "/other/cert.pem",
+         [](config const& c) { return c.tls_cert == "/etc/roomcast/cert.pem"; }},
+        {"--tls-key", "ROOMCAST_TLS_KEY", "/etc/roomcast/key.pem", "/other/key.pem",
+         [](config const& c) { return c.tls_key == "/etc/roomcast/key.pem"; }},
+        {"--state-dir", "ROOMCAST_STATE_DIR", "/var/lib/roomcast", "/tmp/rc",
+         [](config const& c) { return c.state_dir == "/var/lib/roomcast"; }},
     };
     return v;
 }
@@ -244,8 +250,9 @@ TEST(Config, HelpCountsExactlyTheKnownVariables) {
     std::size_t expected = 0;
     for (auto const& s : settings())
         if (std::string(s.env).rfind("ROOMCAST_", 0) == 0) ++expected;
-    EXPECT_EQ(count, expected + 1);  // + ROOMCAST_QR, a switch with a test of its own
-    EXPECT_EQ(expected, 26u);
+    // + ROOMCAST_QR and ROOMCAST_TLS_SELF_SIGNED, switches with tests of their own
+    EXPECT_EQ(count, expected + 2);
+    EXPECT_EQ(expected, 29u);
 }
 
 TEST(Config, HelpShowsDefaults) {
@@ -614,4 +621,24 @@ TEST(Config, BadAbuseLimitValuesAreErrors) {
         EXPECT_NE(std::get<roomcast::config_error>(r).message.find(args[0]), std::string::npos)
             << std::get<roomcast::config_error>(r).message;
     }
+}
+
+TEST(Config, TlsSelfSignedIsASwitchAndTlsIsOffByDefault) {
+    EXPECT_FALSE(run_ok({}).tls());
+    EXPECT_FALSE(run_ok({}).tls_self_signed);
+    EXPECT_TRUE(run_ok({"--tls-self-signed"}).tls_self_signed);
+    EXPECT_TRUE(run_ok({"--tls-self-signed"}).tls());
+    EXPECT_TRUE(run_ok({"--tls-self-signed", "--port", "1"}).tls_self_signed);
+    EXPECT_FALSE(run_ok({"--tls-self-signed=off"}).tls_self_signed);
+    EXPECT_TRUE(run_ok({}, {{"ROOMCAST_TLS_SELF_SIGNED", "1"}}).tls_self_signed);
+    EXPECT_FALSE(
+        run_ok({"--tls-self-signed=no"}, {{"ROOMCAST_TLS_SELF_SIGNED", "1"}}).tls_self_signed);
+    EXPECT_TRUE(run_ok({"--tls-cert", "/c.pem", "--tls-key", "/k.pem"}).tls());
+    EXPECT_TRUE(std::holds_alternative<roomcast::config_error>(
+        roomcast::parse_config({"--tls-self-signed=maybe"}, {})));
+    EXPECT_TRUE(std::holds_alternative<roomcast::config_error>(
+        roomcast::parse_config({"--tls-cert="}, {})));
+    // The state directory's default is resolved at start, from XDG_STATE_HOME or HOME.
+    EXPECT_EQ(run_ok({}, {{"HOME", "/root"}}).state_dir, "");
+    EXPECT_CONTAINS(roomcast::config_help(), "env ROOMCAST_TLS_SELF_SIGNED, default off");
 }

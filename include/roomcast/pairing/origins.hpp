@@ -21,6 +21,12 @@ struct interface_address {
 bool is_virtual_interface(std::string_view name) noexcept;
 
 /**
+ * The usable addresses, textual (IPv6 without brackets): up, not loopback, not a virtual
+ * interface, not link-local. IPv4 first, then global IPv6; sorted, no duplicates.
+ */
+std::vector<std::string> lan_addresses(std::vector<interface_address> const& addrs);
+
+/**
  * The origins ("http://192.168.1.20:3000") for the usable addresses: up, not loopback, not a
  * virtual interface, not link-local. IPv4 first (what phones on a LAN use), then global IPv6.
  */

@@ -17,6 +17,10 @@
 #include <mutex>
 #include <unordered_map>
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace roomcast::transport {
 
 /** A live connection the server can ask to wind down (BeastLounge's on_stop). */
@@ -71,6 +75,9 @@ struct context {
     address_limiter& joins;  // join attempts per client address
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     std::atomic<std::uint16_t> port{0};  // the port actually bound
+    // Set before the listener runs when TLS is on: a connection whose first byte is a TLS
+    // handshake is served over it; others stay plain. Null: every connection is plain.
+    boost::asio::ssl::context* tls = nullptr;
 
     /** A fresh connection id, unique in the process. */
     std::uint64_t next_id() noexcept { return ids_.fetch_add(1, std::memory_order_relaxed); }

@@ -2,20 +2,35 @@
 
 #include <roomcast/net.hpp>
 #include <roomcast/transport/context.hpp>
+#include <roomcast/transport/tls.hpp>
 
 #include <memory>
 #include <optional>
+#include <type_traits>
 
 namespace roomcast::transport {
 
 /**
  * One HTTP/1.1 connection: reads requests with header, body and time limits, serves the
  * static client and /healthz, and hands a valid WebSocket upgrade on /ws to a ws_session.
+ *
+ * `Stream` is beast::tcp_stream (plain) or tls_stream. Every connection starts plain; when the
+ * server has TLS on, the plain session first looks at the opening bytes and, for a TLS
+ * ClientHello, hands the connection (and those bytes) to a TLS session, which does the
+ * handshake within http_timeout and then serves the same requests the same way.
  */
-class http_session : public stoppable, public std::enable_shared_from_this<http_session> {
+template <class Stream>
+class basic_http_session : public stoppable,
+                           public std::enable_shared_from_this<basic_http_session<Stream>> {
   public:
-    http_session(tcp::socket&& socket, context& ctx, conn_ticket ticket);
-    ~http_session() override;
+    static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+
+    /** A freshly accepted connection. */
+    basic_http_session(tcp::socket&& socket, context& ctx, conn_ticket ticket) requires(!is_tls);
+    /** A connection found to open with a TLS handshake; `read` holds the bytes looked at. */
+    basic_http_session(beast::tcp_stream&& stream, beast::flat_buffer&& read, context& ctx,
+                       conn_ticket ticket, std::string remote) requires(is_tls);
+    ~basic_http_session() override;
 
     void run();
     void stop() override;
@@ -23,6 +38,9 @@ class http_session : public stoppable, public std::enable_shared_from_this<http_
   private:
     using request = http::request<http::string_body>;
 
+    void do_detect();
+    void on_detect(error_code ec, bool tls);
+    void on_handshake(error_code ec, std::size_t used);
     void do_read();
     void on_read(error_code ec, std::size_t);
     void handle(request&& req);
@@ -31,8 +49,9 @@ class http_session : public stoppable, public std::enable_shared_from_this<http_
     void send_file(request const& req, static_files::file const& f);
     void on_write(bool keep_alive, error_code ec, std::size_t);
     void fail(error_code ec, char const* what);
+    tcp::socket& socket() { return beast::get_lowest_layer(stream_).socket(); }
 
-    beast::tcp_stream stream_;
+    Stream stream_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     context& ctx_;
@@ -42,5 +61,12 @@ class http_session : public stoppable, public std::enable_shared_from_this<http_
     std::shared_ptr<void> response_;  // the response being written
     bool stopping_ = false;
 };
+
+/** Every accepted connection starts here (the listener, the fuzz target). */
+using http_session = basic_http_session<beast::tcp_stream>;
+using https_session = basic_http_session<tls_stream>;
+
+extern template class basic_http_session<beast::tcp_stream>;
+extern template class basic_http_session<tls_stream>;
 
 }  // namespace roomcast::transport

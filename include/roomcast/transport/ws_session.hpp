@@ -7,6 +7,7 @@
 #include <roomcast/transport/context.hpp>
 #include <roomcast/transport/rate_limit.hpp>
 #include <roomcast/transport/send_queue.hpp>
+#include <roomcast/transport/tls.hpp>
 #include <roomcast/ws/frame_reader.hpp>
 
 #include <atomic>
@@ -14,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace roomcast::transport {
@@ -28,13 +30,24 @@ namespace roomcast::transport {
  *
  * Framing is ours (ws/frame*.hpp) rather than Beast's websocket::stream so that every frame
  * queued for a socket goes out in one writev and a relayed payload is never copied per peer.
+ *
+ * `Stream` is the byte I/O, chosen at the upgrade; the state machine (closing, heartbeat,
+ * write watchdog, backpressure pause, rate-limit throttle, seats) is the same for both:
+ * - tcp::socket (plain, the benchmarked path): a 1-byte MSG_PEEK readiness wait, then
+ *   non-blocking read_some into the thread's shared buffer; one gathered write per batch.
+ * - tls_stream: async_read_some into a buffer of the session's own (a sync read must never
+ *   run while an async write is in flight on an ssl stream: they share OpenSSL's buffers), and
+ *   the same gathered async_write_some, which Beast's ssl_stream coalesces (see tls.hpp).
  */
-class ws_session final : public rooms::peer,
-                         public stoppable,
-                         public std::enable_shared_from_this<ws_session> {
+template <class Stream>
+class basic_ws_session final : public rooms::peer,
+                               public stoppable,
+                               public std::enable_shared_from_this<basic_ws_session<Stream>> {
   public:
-    ws_session(tcp::socket&& socket, context& ctx, conn_ticket ticket, std::string remote);
-    ~ws_session() override;
+    static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+
+    basic_ws_session(Stream&& stream, context& ctx, conn_ticket ticket, std::string remote);
+    ~basic_ws_session() override;
 
     /** Writes the 101 response (already built) and starts the loops. `leftover` are bytes
      * the HTTP parser read past the request. */
@@ -56,9 +69,10 @@ class ws_session final : public rooms::peer,
     enum class state { open, closing, closed };
 
     // read side
-    void do_read();   // wait for readability (after EAGAIN was seen)
-    void read_now();  // try to read at once (where EAGAIN was not seen)
+    void do_read();   // wait for readability (after EAGAIN was seen); TLS: start a read
+    void read_now();  // try to read at once (where EAGAIN was not seen); TLS: do_read()
     void on_readable(error_code ec);
+    void on_tls_read(error_code ec, std::size_t n);
     void process(ws::frame_reader::status st);
     bool on_message(std::string&& payload, bool text);
     void on_join(protocol::join_msg&& j);
@@ -92,8 +106,9 @@ class ws_session final : public rooms::peer,
     /** Closes the socket now; `why` is logged at debug when set. */
     void finish_close(char const* why);
     void fail(error_code ec, char const* what);
+    tcp::socket& raw_socket() noexcept;
 
-    tcp::socket socket_;
+    Stream socket_;
     context& ctx_;
     conn_ticket ticket_;
     std::string remote_;
@@ -106,9 +121,11 @@ class ws_session final : public rooms::peer,
     rooms::room_handle room_;
     state state_ = state::open;
     bool reading_ = false;
-    char peek_byte_ = 0;      // target of the MSG_PEEK readiness probe (never consumed)
-    bool paused_ = false;     // waiting for a congested recipient to drain
-    bool throttled_ = false;  // over its rate limit, waiting for throttle_timer_
+    char peek_byte_ = 0;               // target of the MSG_PEEK readiness probe (never consumed)
+    std::unique_ptr<char[]> tls_buf_;  // TLS: what one async read decrypts into
+    bool tls_direct_ = false;          // TLS: the read in flight targets the message itself
+    bool paused_ = false;              // waiting for a congested recipient to drain
+    bool throttled_ = false;           // over its rate limit, waiting for throttle_timer_
     bool throttle_logged_ = false;
     token_bucket message_budget_;
     token_bucket byte_budget_;
@@ -144,5 +161,13 @@ class ws_session final : public rooms::peer,
     net::steady_timer close_timer_;
     net::steady_timer throttle_timer_;
 };
+
+/** A WebSocket over plain TCP. */
+using ws_session = basic_ws_session<tcp::socket>;
+/** A WebSocket over TLS (wss://). */
+using tls_ws_session = basic_ws_session<tls_stream>;
+
+extern template class basic_ws_session<tcp::socket>;
+extern template class basic_ws_session<tls_stream>;
 
 }  // namespace roomcast::transport
