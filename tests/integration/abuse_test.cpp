@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <regex>
+#include <thread>
 
 using namespace roomcast;
 using namespace roomcast::test;
@@ -211,4 +212,27 @@ TEST(RelayLatency, EachDeliveryIsObservedInTheHistogram) {
     EXPECT_EQ(std::stoi(m[1]), 10);
     EXPECT_NE(text.find("roomcast_relay_latency_seconds_bucket{le=\"+Inf\"} 10"),
               std::string::npos);
+}
+
+TEST(Admission, TheTotalConnectionLimitAnswers503AndFreesOnClose) {
+    auto cfg = test_config();
+    cfg.max_connections = 2;
+    running_server s(cfg);
+    auto a = std::make_unique<ws_client>(s.port());
+    ws_client b(s.port());
+    auto const reply = raw_exchange(s.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(status_of(reply), 503) << reply;
+    EXPECT_NE(reply.find("Retry-After"), std::string::npos);
+    EXPECT_EQ(s.get().counters().connections_rejected.load(), 1u);
+    // A closed connection gives its place back (the close completes asynchronously).
+    a->close();
+    a.reset();
+    auto const deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    int status = 0;
+    while (status != 200 && std::chrono::steady_clock::now() < deadline) {
+        status = status_of(raw_exchange(
+            s.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+        if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_EQ(status, 200);
 }
