@@ -202,13 +202,19 @@ TEST(RelayLatency, EachDeliveryIsObservedInTheHistogram) {
         c.read_until("t");
     }
     // 5 messages × 2 recipients; the server's own frames (joined, peer-joined) are not relays.
-    auto const text = body_of(raw_exchange(s.port(),
-                                           "GET /metrics HTTP/1.1\r\nHost: x\r\n"
-                                           "Connection: close\r\n\r\n"));
+    // A write is observed when its completion runs, which may be just after the client read
+    // the bytes: wait (bounded) for the count rather than race it.
+    std::string text;
     std::smatch m;
-    ASSERT_TRUE(
-        std::regex_search(text, m, std::regex("roomcast_relay_latency_seconds_count (\\d+)")))
-        << text;
+    auto const deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    std::regex const count("roomcast_relay_latency_seconds_count (\\d+)");
+    do {
+        text = body_of(raw_exchange(s.port(),
+                                    "GET /metrics HTTP/1.1\r\nHost: x\r\n"
+                                    "Connection: close\r\n\r\n"));
+    } while (!(std::regex_search(text, m, count) && m[1] == "10") &&
+             std::chrono::steady_clock::now() < deadline);
+    ASSERT_TRUE(std::regex_search(text, m, count)) << text;
     EXPECT_EQ(std::stoi(m[1]), 10);
     EXPECT_NE(text.find("roomcast_relay_latency_seconds_bucket{le=\"+Inf\"} 10"),
               std::string::npos);

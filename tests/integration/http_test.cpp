@@ -229,10 +229,17 @@ TEST(Http, MetricsAndReadiness) {
         a.send_text(R"({"type":"image","data":"x"})");
         b.read_until("image");
     }
-    auto r = get(s.port(), "/metrics");
+    // b can read the frame before the sender's thread, back from the broadcast, counts it:
+    // wait (bounded) for the count rather than race it.
+    std::string r, body;
+    auto const deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    do {
+        r = get(s.port(), "/metrics");
+        body = body_of(r);
+    } while (body.find("roomcast_frames_relayed_total 1\n") == std::string::npos &&
+             std::chrono::steady_clock::now() < deadline);
     EXPECT_EQ(status_of(r), 200);
     EXPECT_NE(r.find("text/plain; version=0.0.4"), std::string::npos);
-    auto body = body_of(r);
     EXPECT_NE(body.find("roomcast_frames_relayed_total 1\n"), std::string::npos) << body;
     EXPECT_NE(body.find("# TYPE roomcast_closes_total counter"), std::string::npos);
     EXPECT_EQ(status_of(get(s.port(), "/readyz")), 200);
