@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Installs what is missing, then builds and runs every test: unit and integration tests in the
-# release build, again under ASan+UBSan and under TSan, the libFuzzer targets for a bounded
-# time, the browser tests, nginx and Caddy in front of the daemon, the container image, and a
-# smoke run of the benchmarks. Stops at the first failure.
+# release build, again under ASan+UBSan (plus a short soak: thousands of connections churning,
+# then RSS and every gauge back, no sanitizer report) and under TSan, the libFuzzer targets for
+# a bounded time, the browser tests, nginx and Caddy in front of the daemon, the container
+# image, and a smoke run of the benchmarks. Stops at the first failure.
 #
 #   scripts/test.sh                # everything (what CI runs)
 #   scripts/test.sh release asan   # only the named stages
-# Stages: release asan tsan fuzz browser proxy container bench
+# Stages: release asan soak tsan fuzz browser proxy container bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(release asan tsan fuzz browser proxy container bench)
+[ ${#stages[@]} -gt 0 ] || stages=(release asan soak tsan fuzz browser proxy container bench)
 want() { local s; for s in "${stages[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
 
 deps=()
@@ -33,6 +34,12 @@ ctest_preset() {
 
 want release && ctest_preset release
 want asan && ctest_preset asan
+if want soak; then
+  echo "=== [soak] 2 000 connections churning (leaves, FIN/RST drops, resumes) under ASan+UBSan"
+  cmake --preset asan >/dev/null
+  cmake --build --preset asan --target roomcast
+  tests/soak/soak.sh --short --server build/asan/roomcast
+fi
 # TSan: the tests that run threads (the registry under contention, the live server).
 want tsan && ctest_preset tsan -L 'unit|integration'
 if want fuzz; then

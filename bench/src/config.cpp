@@ -30,11 +30,19 @@ Options (defaults depend on the scenario):
   --threads N          generator threads, each its own epoll loop (1)
   --warmup S --duration S --drain S --settle S --setup-timeout S --max-runtime S
   --rooms N --room-size N --senders N --window N --size BYTES --rate MSGS_PER_S
-  --connections N      idle: total connections (rooms = N / room-size)
+  --connections N      idle: total connections (rooms = N / room-size);
+                       churn: anchors + churners held open at once (rooms = N / 2)
   --payload binary|text
   --source-addrs N     bind source addresses 127.0.0.2 .. 127.0.0.(N+1), round robin
   --connect-concurrency N  connections in setup at once (256)
   --max-messages N --max-cycles N --cycle-timeout S
+  --abrupt-pct P       churn: P % of cycles drop the TCP connection after the message arrives,
+                       without leave or close frame: half FIN (shutdown + close), half RST
+                       (SO_LINGER 0) (0)
+  --abrupt-mid-pct Q   churn: Q % of those drops come halfway through sending the message (0)
+  --resume-pct R       churn: R % of the rejoins after a drop present the seat's resume token (50)
+  --cycle-rate N       churn: start at most N cycles per second in all, evenly over the churners
+                       (0: each churner starts its next cycle as soon as one ends) (0)
   --rss-tolerance-pct P --rss-tolerance-mib M   churn: allowed RSS drift (10 %, 4 MiB)
   --json FILE          append the result line to FILE
   --round N            round number, copied into the result
@@ -47,6 +55,12 @@ double to_double(std::string_view name, std::string const& v) {
     if (end == v.c_str() || *end != '\0' || d < 0) {
         throw std::runtime_error("bad value for --" + std::string(name) + ": " + v);
     }
+    return d;
+}
+
+double to_percent(std::string_view name, std::string const& v) {
+    double const d = to_double(name, v);
+    if (d > 100) throw std::runtime_error("--" + std::string(name) + " must be 0..100: " + v);
     return d;
 }
 
@@ -188,6 +202,14 @@ config parse_args(int argc, char** argv) {
             c.max_cycles = to_u64(name, v);
         } else if (name == "cycle-timeout") {
             c.cycle_timeout_s = to_double(name, v);
+        } else if (name == "abrupt-pct") {
+            c.abrupt_pct = to_percent(name, v);
+        } else if (name == "abrupt-mid-pct") {
+            c.abrupt_mid_pct = to_percent(name, v);
+        } else if (name == "resume-pct") {
+            c.resume_pct = to_percent(name, v);
+        } else if (name == "cycle-rate") {
+            c.cycle_rate = to_double(name, v);
         } else if (name == "rss-tolerance-pct") {
             c.rss_tolerance_pct = to_double(name, v);
         } else if (name == "rss-tolerance-mib") {
@@ -242,6 +264,12 @@ config parse_args(int argc, char** argv) {
         c.rooms = (*connections + c.room_size - 1) / std::max<std::uint32_t>(c.room_size, 1);
     }
     if (c.scen == scenario::churn) c.room_size = 2;
+    if (c.scen == scenario::churn && connections) c.rooms = (*connections + 1) / 2;
+    if (c.scen != scenario::churn &&
+        (c.abrupt_pct > 0 || c.abrupt_mid_pct > 0 || c.cycle_rate > 0)) {
+        throw std::runtime_error(
+            "--abrupt-pct, --abrupt-mid-pct and --cycle-rate apply to churn only");
+    }
     c.senders = senders.value_or(std::min(p.senders, c.room_size));
     c.window = window.value_or(p.window);
     c.size = size.value_or(p.size);

@@ -44,6 +44,10 @@ struct config {
     std::uint64_t max_messages = 100'000'000;  ///< count bound for one run
     std::uint64_t max_cycles = 1'000'000;      ///< churn: count bound
     double cycle_timeout_s = 10.0;
+    double abrupt_pct = 0;      ///< churn: cycles that drop the TCP connection, no leave or close
+    double abrupt_mid_pct = 0;  ///< churn: of those, the ones that drop halfway through a message
+    double resume_pct = 50;     ///< churn: after a drop, rejoins that present the resume token
+    double cycle_rate = 0;      ///< churn: cycles started per second in all (0: no limit)
 
     double rss_tolerance_pct = 10.0;  ///< churn: RSS after vs before
     double rss_tolerance_mib = 4.0;

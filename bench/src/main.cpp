@@ -251,8 +251,16 @@ int main(int argc, char** argv) {
         sum.unexpected_closes += s.unexpected_closes;
         sum.cycles += s.cycles;
         sum.win_cycles += s.win_cycles;
+        sum.win_started += s.win_started;
         sum.cycle_failures += s.cycle_failures;
         sum.latency_dropped += s.latency_dropped;
+        sum.connects += s.connects;
+        sum.peak_open += s.peak_open;  // exact with one thread, an upper bound with more
+        sum.abrupt_fin += s.abrupt_fin;
+        sum.abrupt_rst += s.abrupt_rst;
+        sum.abrupt_mid += s.abrupt_mid;
+        sum.resume_tried += s.resume_tried;
+        sum.resumed += s.resumed;
         sum.latency_ns.insert(sum.latency_ns.end(), s.latency_ns.begin(), s.latency_ns.end());
         if (sum.first_problem.empty()) sum.first_problem = s.first_problem;
     }
@@ -381,6 +389,24 @@ int main(int argc, char** argv) {
         j["rss_delta_mib"] = round2(delta_mib);
         j["rss_tolerance_mib"] = round2(allowed);
         j["rss_ok"] = rss_before > 0 && std::abs(delta_mib) <= allowed;
+    }
+    if (cfg.scen == scenario::churn && (cfg.abrupt_pct > 0 || cfg.cycle_rate > 0)) {
+        // Flat keys, so a shell script can pick them out without a JSON parser.
+        std::uint64_t const abrupt = sum.abrupt_fin + sum.abrupt_rst;
+        j["connects"] = sum.connects;
+        j["peak_open"] = sum.peak_open;
+        j["started_per_s"] = round2(static_cast<double>(sum.win_started) / secs);
+        j["clean_cycles"] = sum.cycles > abrupt ? sum.cycles - abrupt : 0;
+        j["abrupt"] = abrupt;
+        j["abrupt_fin"] = sum.abrupt_fin;
+        j["abrupt_rst"] = sum.abrupt_rst;
+        j["abrupt_mid"] = sum.abrupt_mid;
+        j["resume_tried"] = sum.resume_tried;
+        j["resumed"] = sum.resumed;
+        j["params"]["abrupt_pct"] = cfg.abrupt_pct;
+        j["params"]["abrupt_mid_pct"] = cfg.abrupt_mid_pct;
+        j["params"]["resume_pct"] = cfg.resume_pct;
+        j["params"]["cycle_rate"] = cfg.cycle_rate;
     }
 
     std::string const line = j.dump();

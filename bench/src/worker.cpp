@@ -35,6 +35,17 @@ bool starts_with(std::string_view s, std::string_view prefix) {
     return s.substr(0, prefix.size()) == prefix;
 }
 
+char const* conn_state_name(int s) {
+    static char const* const names[] = {"idle", "connecting", "upgrading", "open", "closed"};
+    return s >= 0 && s < 5 ? names[s] : "?";
+}
+
+char const* stage_name(int s) {
+    static char const* const names[] = {"none", "sio_open", "sio_connect", "joining", "joined",
+                                        "sent", "dwelling", "dropping",    "leaving", "closing"};
+    return s >= 0 && s < 10 ? names[s] : "?";
+}
+
 }  // namespace
 
 // Forwards frame_parser callbacks to the worker for one connection.
@@ -106,6 +117,8 @@ worker::worker(config const& cfg, run_control& ctl, layout lay)
         }
     }
     if (lay.rate > 0 && !senders_.empty()) interval_ns_ = 1e9 / lay.rate;
+    // Every churner (one per room) starts a cycle once per interval: N cycles/s over all rooms.
+    if (churn && cfg.cycle_rate > 0) cycle_interval_ns_ = 1e9 * cfg.rooms / cfg.cycle_rate;
     unsigned const threads = std::max(1u, cfg.threads);
     setup_limit_ = std::max(1u, cfg.connect_concurrency / threads);
     latency_cap_ = 20'000'000 / threads;
@@ -117,6 +130,17 @@ worker::~worker() {
     }
     if (timer_ >= 0) ::close(timer_);
     if (ep_ >= 0) ::close(ep_);
+}
+
+// Where a connection is, for a problem report: "(upgrading, none)", "(open, sent, resuming)".
+std::string worker::where(conn const& c) const {
+    std::string w = "(";
+    w += conn_state_name(static_cast<int>(c.state));
+    w += ", ";
+    w += stage_name(static_cast<int>(c.st));
+    if (c.resuming) w += ", resuming";
+    if (c.exit != cycle_exit::clean) w += c.exit_mid ? ", to drop mid-message" : ", to drop";
+    return w + ")";
 }
 
 void worker::note(std::string const& problem) {
@@ -219,6 +243,7 @@ void worker::flush_dirty() {
         if (c.fd < 0 || !c.writable || c.out.empty()) continue;
         switch (c.out.flush(c.fd)) {
             case out_queue::flush_result::drained:
+                if (c.st == stage::dropping) drop_abruptly(c);  // the half message is out
                 break;
             case out_queue::flush_result::blocked:
                 c.writable = false;
@@ -285,7 +310,9 @@ void worker::start_conn(conn& c) {
     ev.data.u64 = static_cast<std::uint64_t>(c.gen) << 32 | c.local;
     if (::epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev) < 0)
         throw std::runtime_error(sys_error("epoll_ctl"));
-    open_conns.fetch_add(1, std::memory_order_relaxed);
+    std::uint64_t const open = open_conns.fetch_add(1, std::memory_order_relaxed) + 1u;
+    stats_.peak_open = std::max(stats_.peak_open, open);
+    ++stats_.connects;
 }
 
 void worker::on_connected(conn& c) {
@@ -305,12 +332,23 @@ void worker::on_open(conn& c) {
         return;
     }
     c.st = stage::joining;
+    if (c.resuming) {
+        // Take back the seat the dropped connection left behind.
+        ++stats_.resume_tried;
+        send_text(c, R"({"type":"join","room":")" + rooms_[c.room].name + R"(","resume":)" +
+                         nlohmann::json(c.resume_token).dump() + "}");
+        return;
+    }
     send_text(c, R"({"type":"join","room":")" + rooms_[c.room].name + R"("})");
 }
 
 void worker::on_joined(conn& c) {
     c.st = stage::joined;
     if (c.churner) {
+        if (c.exit_mid) {
+            churner_wait(c, now_ns());  // nothing to deliver: the message is cut off at the end
+            return;
+        }
         c.st = stage::sent;
         send_image(c, c.next_seq++, now_ns());
         return;
@@ -430,7 +468,17 @@ void worker::on_roomcast_text(conn& c, std::uint64_t len) {
     auto const t = j.find("type");
     std::string const type = t != j.end() && t->is_string() ? t->get<std::string>() : "";
     if (type == "joined") {
-        if (c.st == stage::joining) on_joined(c);
+        if (c.st == stage::joining) {
+            if (c.churner && cfg_.abrupt_pct > 0) {
+                auto const token = j.find("resume");
+                c.resume_token = token != j.end() && token->is_string() ? token->get<std::string>()
+                                                                        : std::string();
+                auto const back = j.find("resumed");
+                if (c.resuming && back != j.end() && back->is_boolean() && back->get<bool>())
+                    ++stats_.resumed;
+            }
+            on_joined(c);
+        }
     } else if (type == "left") {
         if (c.st == stage::leaving) {
             send_close(c);
@@ -602,8 +650,9 @@ void worker::send_close(conn& c) {
     mark_dirty(c);
 }
 
-void worker::send_image(conn& c, std::uint64_t seq, std::uint64_t t_ns) {
-    message_template const& t = *c.tmpl;
+// Writes c's stamp for message `seq` into `out`, masked at its offset; returns its length.
+std::size_t worker::masked_stamp(conn& c, std::uint64_t seq, std::uint64_t t_ns,
+                                 std::uint8_t* out) {
     stamp s;
     s.run = ctl_.run_id;
     s.room = rooms_[c.room].global;
@@ -611,14 +660,20 @@ void worker::send_image(conn& c, std::uint64_t seq, std::uint64_t t_ns) {
     s.length = static_cast<std::uint32_t>(cfg_.size);
     s.seq = seq;
     s.send_ns = t_ns;
-    std::uint8_t st[text_stamp_size];
     std::size_t const n = stamp_size(cfg_.payload);
     if (cfg_.payload == payload_mode::binary) {
-        encode_binary(s, st);
+        encode_binary(s, out);
     } else {
-        encode_text(s, st);
+        encode_text(s, out);
     }
-    apply_mask(st, n, c.mask, t.stamp_off);
+    apply_mask(out, n, c.mask, c.tmpl->stamp_off);
+    return n;
+}
+
+void worker::send_image(conn& c, std::uint64_t seq, std::uint64_t t_ns) {
+    message_template const& t = *c.tmpl;
+    std::uint8_t st[text_stamp_size];
+    std::size_t const n = masked_stamp(c, seq, t_ns, st);
     if (!c.sio_placeholder.empty()) c.out.append(c.sio_placeholder);
     std::uint8_t hdr[max_frame_header];
     c.out.append(hdr, write_frame_header(hdr, t.op, t.masked.size(), c.mask));
@@ -638,6 +693,24 @@ void worker::send_image(conn& c, std::uint64_t seq, std::uint64_t t_ns) {
         t_ns < ctl_.win_end.load(std::memory_order_relaxed)) {
         ++stats_.win_sent;
     }
+}
+
+// Half a message: the header announces the whole payload, but only its first half is written
+// before the connection is dropped, so the server holds a message that never completes. Not
+// counted as sent: nobody is owed it (a server that delivered it would show it as corrupt).
+void worker::send_half_image(conn& c, std::uint64_t seq, std::uint64_t t_ns) {
+    message_template const& t = *c.tmpl;
+    std::uint8_t st[text_stamp_size];
+    std::size_t const n = masked_stamp(c, seq, t_ns, st);
+    std::string half = t.masked.substr(0, t.masked.size() / 2);
+    if (half.size() > t.stamp_off) {
+        std::memcpy(half.data() + t.stamp_off, st, std::min(n, half.size() - t.stamp_off));
+    }
+    if (!c.sio_placeholder.empty()) c.out.append(c.sio_placeholder);
+    std::uint8_t hdr[max_frame_header];
+    c.out.append(hdr, write_frame_header(hdr, t.op, t.masked.size(), c.mask));
+    c.out.append(half);
+    mark_dirty(c);
 }
 
 bool worker::may_send(std::uint64_t now) const {
@@ -680,17 +753,62 @@ void worker::open_loop(std::uint64_t now) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Churn: connect, join, send (wait for the anchor to get it), leave, close, again.
+// Churn: connect, join, send (wait for the anchor to get it), leave, close, again. With
+// --abrupt-pct, some cycles end by dropping the TCP connection instead (a phone losing its
+// network): the server holds the seat, and the next cycle may take it back with the token.
+
+bool worker::chance(double pct) {
+    return pct > 0 && std::uniform_real_distribution<double>(0.0, 100.0)(rng_) < pct;
+}
 
 void worker::start_cycle(conn& c, std::uint64_t now) {
     ++cycles_started_;
+    if (now >= ctl_.win_start.load() && now < ctl_.win_end.load()) ++stats_.win_started;
     c.in_cycle = true;
+    if (cycle_interval_ns_ > 0) {
+        // On schedule; a churner that fell behind starts its next cycle at once, but owes none.
+        c.next_start = std::max(c.next_start + static_cast<std::uint64_t>(cycle_interval_ns_), now);
+    }
+    c.exit = cycle_exit::clean;
+    c.exit_mid = false;
+    if (chance(cfg_.abrupt_pct)) {
+        c.exit = drops_++ % 2 == 0 ? cycle_exit::fin : cycle_exit::rst;
+        c.exit_mid = chance(cfg_.abrupt_mid_pct);
+    }
+    c.resuming = c.dropped_last && !c.resume_token.empty() && chance(cfg_.resume_pct);
     active.fetch_add(1);
     c.deadline = now + static_cast<std::uint64_t>(cfg_.cycle_timeout_s * 1e9);
     start_conn(c);
 }
 
 void worker::churner_delivered(conn& c) {
+    churner_wait(c, recv_now_);
+}
+
+// With --cycle-rate, stay connected until this churner's next cycle is due, so nearly every
+// churner is open at any moment, and a dropped one reconnects at once (well within the seat's
+// grace period); otherwise end the cycle now.
+void worker::churner_wait(conn& c, std::uint64_t now) {
+    if (cycle_interval_ns_ > 0 && seen_ == phase::run && now < c.next_start) {
+        c.st = stage::dwelling;
+        c.deadline += c.next_start - now;
+        dwelling_.push_back(c.local);
+        return;
+    }
+    churner_exit(c);
+}
+
+// Ends the cycle: leave and close, or drop the connection (after half a message, for some).
+void worker::churner_exit(conn& c) {
+    if (c.exit_mid) {
+        c.st = stage::dropping;
+        send_half_image(c, c.next_seq++, now_ns());
+        return;
+    }
+    if (c.exit != cycle_exit::clean) {
+        drop_abruptly(c);
+        return;
+    }
     if (cfg_.proto == protocol::roomcast) {
         send_text(c, R"({"type":"leave"})");
         c.st = stage::leaving;
@@ -701,11 +819,30 @@ void worker::churner_delivered(conn& c) {
     }
 }
 
+// No close frame and no leave: FIN (shutdown, then close) or, every other time, RST.
+void worker::drop_abruptly(conn& c) {
+    if (c.fd < 0) {
+        cycle_end(c, false);
+        return;
+    }
+    if (c.exit == cycle_exit::rst) {
+        linger const lg{1, 0};
+        ::setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        ++stats_.abrupt_rst;
+    } else {
+        ::shutdown(c.fd, SHUT_WR);
+        ++stats_.abrupt_fin;
+    }
+    if (c.exit_mid) ++stats_.abrupt_mid;
+    cycle_end(c, true);
+}
+
 void worker::cycle_end(conn& c, bool ok) {
     if (c.fd >= 0) close_conn(c);
     if (!c.in_cycle) return;
     c.in_cycle = false;
     c.st = stage::none;
+    c.dropped_last = ok && c.exit != cycle_exit::clean;
     if (ok) {
         ++stats_.cycles;
         std::uint64_t const t = now_ns();
@@ -730,9 +867,9 @@ void worker::close_conn(conn& c) {
 }
 
 void worker::conn_error(conn& c, std::string const& why) {
+    if (c.churner) note("churn: " + why + " " + where(c));
     close_conn(c);
     if (c.churner) {
-        note("churn: " + why);
         cycle_end(c, false);
         return;
     }
@@ -749,10 +886,19 @@ void worker::conn_error(conn& c, std::string const& why) {
 void worker::on_phase(phase p, std::uint64_t now) {
     seen_ = p;
     if (p != phase::run) return;
+    std::uint64_t k = 0;
     for (auto& c : conns_) {
         if (c.churner && !c.in_cycle) {
             restart_.erase(std::remove(restart_.begin(), restart_.end(), c.local), restart_.end());
-            if (cycles_started_ < cfg_.max_cycles / std::max(1u, cfg_.threads)) start_cycle(c, now);
+            if (cycle_interval_ns_ > 0) {
+                // Spread the first starts over one interval, so the rate is even from the start.
+                c.next_start =
+                    now + static_cast<std::uint64_t>(cycle_interval_ns_ * static_cast<double>(k++) /
+                                                     static_cast<double>(lay_.rooms));
+                restart_.push_back(c.local);
+            } else if (cycles_started_ < cfg_.max_cycles / std::max(1u, cfg_.threads)) {
+                start_cycle(c, now);
+            }
         } else if (!c.pending.empty()) {
             refill(c, now);
         }
@@ -778,17 +924,33 @@ bool worker::tick(std::uint64_t now) {
             std::vector<std::uint32_t> starts;
             starts.swap(restart_);
             for (auto const local : starts) {
-                if (cycles_started_ < cfg_.max_cycles / std::max(1u, cfg_.threads)) {
+                if (conns_[local].next_start > now) {
+                    restart_.push_back(local);  // --cycle-rate: not yet
+                } else if (cycles_started_ < cfg_.max_cycles / std::max(1u, cfg_.threads)) {
                     start_cycle(conns_[local], now);
                 }
             }
         }
     }
+    if (!dwelling_.empty()) {
+        // Churners whose next cycle is due (or the run is over) leave or drop now.
+        std::vector<std::uint32_t> still;
+        for (auto const local : dwelling_) {
+            conn& c = conns_[local];
+            if (c.st != stage::dwelling || c.fd < 0) continue;  // the cycle ended otherwise
+            if (p == phase::run && c.next_start > now) {
+                still.push_back(local);
+            } else {
+                churner_exit(c);
+            }
+        }
+        dwelling_.swap(still);
+    }
     if (cfg_.scen == scenario::churn && now >= next_timeout_scan_) {
         next_timeout_scan_ = now + 100'000'000;
         for (auto& c : conns_) {
             if (c.churner && c.in_cycle && now > c.deadline) {
-                note("churn: cycle timed out");
+                note("churn: cycle timed out " + where(c));
                 cycle_end(c, false);
             }
         }

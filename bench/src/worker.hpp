@@ -55,8 +55,16 @@ struct worker_stats {
     std::uint64_t unexpected_closes = 0;
     std::uint64_t cycles = 0;
     std::uint64_t win_cycles = 0;
+    std::uint64_t win_started = 0;  ///< churn: cycles started in the window
     std::uint64_t cycle_failures = 0;
     std::uint64_t latency_dropped = 0;
+    std::uint64_t connects = 0;      ///< TCP connections opened (anchors and every churn cycle)
+    std::uint64_t peak_open = 0;     ///< most sockets this worker had open at once
+    std::uint64_t abrupt_fin = 0;    ///< churn cycles that ended with shutdown + close
+    std::uint64_t abrupt_rst = 0;    ///< ... with a reset (SO_LINGER 0)
+    std::uint64_t abrupt_mid = 0;    ///< of those, dropped halfway through sending the message
+    std::uint64_t resume_tried = 0;  ///< rejoins that presented a resume token
+    std::uint64_t resumed = 0;       ///< ... and got their seat back ("resumed":true)
     std::vector<std::uint64_t> latency_ns;
     std::string first_problem;
 };
@@ -88,9 +96,14 @@ class worker {
         joining,
         joined,
         sent,
+        dwelling,  ///< churn with --cycle-rate: connected, waiting until the next cycle is due
+        dropping,  ///< churn: half a message queued; the socket is dropped once it is written
         leaving,
         closing
     };
+
+    /// How a churn cycle ends.
+    enum class cycle_exit : std::uint8_t { clean, fin, rst };
 
     struct conn {
         int fd = -1;
@@ -107,6 +120,10 @@ class worker {
         bool close_sent = false;
         bool in_setup = false;
         bool in_cycle = false;  ///< churn: a cycle is under way
+        cycle_exit exit = cycle_exit::clean;
+        bool exit_mid = false;      ///< churn: drop halfway through the message
+        bool dropped_last = false;  ///< churn: the previous cycle dropped the connection
+        bool resuming = false;      ///< churn: this cycle's join presents resume_token
         mask_key mask{};
         out_queue out;
         frame_parser parser;
@@ -119,6 +136,8 @@ class worker {
         std::string sio_placeholder;         ///< masked `451-["image",{placeholder}]` frame
         std::vector<std::int64_t> last_seq;  ///< highest seq seen, by sender's member index
         std::uint64_t deadline = 0;          ///< churn: cycle must end by then
+        std::uint64_t next_start = 0;        ///< churn with --cycle-rate: next cycle not before
+        std::string resume_token;            ///< churn: from the last "joined"
     };
 
     struct room {
@@ -154,10 +173,13 @@ class worker {
     void conn_error(conn& c, std::string const& why);
     void fail(std::string const& why);
     void note(std::string const& problem);
+    std::string where(conn const& c) const;
 
     void send_text(conn& c, std::string_view payload);
     void send_close(conn& c);
     void send_image(conn& c, std::uint64_t seq, std::uint64_t t_ns);
+    void send_half_image(conn& c, std::uint64_t seq, std::uint64_t t_ns);
+    std::size_t masked_stamp(conn& c, std::uint64_t seq, std::uint64_t t_ns, std::uint8_t* out);
     bool may_send(std::uint64_t now) const;
     void refill(conn& c, std::uint64_t now);
     void open_loop(std::uint64_t now);
@@ -165,6 +187,10 @@ class worker {
     void start_cycle(conn& c, std::uint64_t now);
     void cycle_end(conn& c, bool ok);
     void churner_delivered(conn& c);
+    void churner_wait(conn& c, std::uint64_t now);
+    void churner_exit(conn& c);
+    void drop_abruptly(conn& c);
+    bool chance(double pct);
 
     config const& cfg_;
     run_control& ctl_;
@@ -182,6 +208,7 @@ class worker {
     std::uint32_t setup_done_ = 0;
     std::uint32_t setup_limit_ = 1;
     std::vector<std::uint32_t> restart_;
+    std::vector<std::uint32_t> dwelling_;
     std::unique_ptr<std::uint8_t[]> scratch_;
     std::mt19937_64 rng_;
     worker_stats stats_;
@@ -189,6 +216,8 @@ class worker {
     std::uint64_t recv_now_ = 0;
     std::uint64_t sends_ = 0;
     std::uint64_t cycles_started_ = 0;
+    std::uint64_t drops_ = 0;       ///< churn: abrupt exits chosen, alternately FIN and RST
+    double cycle_interval_ns_ = 0;  ///< churn with --cycle-rate: between one churner's starts
     std::uint64_t next_timeout_scan_ = 0;
     std::uint32_t recipients_ = 1;
     std::size_t wrapper_ = 0;

@@ -1,12 +1,14 @@
-// Self-test of roomcast-bench's pure parts: framing, the frame parser, stamps, templates and the
-// output queue. No server needed. Prints "N passed, N failed".
+// Self-test of roomcast-bench's pure parts: framing, the frame parser, stamps, templates, the
+// output queue and the command line. No server needed. Prints "N passed, N failed".
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "config.hpp"
 #include "out_queue.hpp"
 #include "stamp.hpp"
 #include "wire.hpp"
@@ -222,6 +224,59 @@ void test_http() {
     CHECK(base64(k, 3) == "YWJj");
 }
 
+config parse(std::vector<std::string> args) {
+    std::string prog = "roomcast-bench";
+    std::vector<char*> argv{prog.data()};
+    for (auto& a : args)
+        argv.push_back(a.data());
+    return parse_args(static_cast<int>(argv.size()), argv.data());
+}
+
+bool rejected(std::vector<std::string> args) {
+    try {
+        parse(std::move(args));
+    } catch (std::runtime_error const&) {
+        return true;
+    }
+    return false;
+}
+
+void test_config() {
+    // churn as bench/run calls it: unchanged by the soak options.
+    auto const churn = parse({"--scenario", "churn", "--port", "3000"});
+    CHECK(churn.rooms == 32 && churn.room_size == 2 && churn.senders == 1);
+    CHECK(churn.source_addrs == 16);
+    CHECK(churn.abrupt_pct == 0 && churn.abrupt_mid_pct == 0 && churn.resume_pct == 50);
+    CHECK(churn.cycle_rate == 0);
+    // --connections: an anchor and a churner per room.
+    CHECK(parse({"--scenario", "churn", "--port", "1", "--connections", "2000"}).rooms == 1000);
+    CHECK(parse({"--scenario", "churn", "--port", "1", "--connections", "2001"}).rooms == 1001);
+    CHECK(
+        parse({"--scenario", "churn", "--port", "1", "--connections", "2000", "--room-size", "10"})
+            .room_size == 2);
+    CHECK(parse({"--scenario", "idle", "--port", "1", "--connections", "10000"}).rooms == 1000);
+    CHECK(parse({"--scenario", "pairs", "--port", "1", "--connections", "10"}).rooms == 1000);
+
+    auto const soak = parse({"--scenario", "churn", "--port", "1", "--abrupt-pct", "50",
+                             "--abrupt-mid-pct", "25", "--resume-pct", "0"});
+    CHECK(soak.abrupt_pct == 50 && soak.abrupt_mid_pct == 25 && soak.resume_pct == 0);
+    CHECK(parse({"--scenario", "churn", "--port", "1", "--abrupt-pct", "100"}).abrupt_pct == 100);
+    CHECK(parse({"--scenario", "churn", "--port", "1", "--cycle-rate", "1500"}).cycle_rate == 1500);
+
+    CHECK(rejected({"--scenario", "churn", "--port", "1", "--abrupt-pct", "100.5"}));
+    CHECK(rejected({"--scenario", "churn", "--port", "1", "--abrupt-pct", "-1"}));
+    CHECK(rejected({"--scenario", "churn", "--port", "1", "--abrupt-pct", "half"}));
+    CHECK(rejected({"--scenario", "churn", "--port", "1", "--resume-pct", "101"}));
+    CHECK(rejected({"--scenario", "churn", "--port", "1", "--abrupt-mid-pct", "200"}));
+    CHECK(rejected({"--scenario", "pairs", "--port", "1", "--abrupt-pct", "10"}));
+    CHECK(rejected({"--scenario", "fanout", "--port", "1", "--cycle-rate", "10"}));
+    CHECK(rejected({"--scenario", "churn", "--port", "1", "--cycle-rate", "-5"}));
+    CHECK(rejected({"--scenario", "churn", "--port", "1", "--connections", "0"}));
+    CHECK(rejected({"--scenario", "churn", "--port", "1", "--abrupt-pct"}));
+    CHECK(rejected({"--scenario", "churn", "--port", "0"}));
+    CHECK(rejected({"--scenario", "churn", "--port", "1", "--host", "10.0.0.1"}));
+}
+
 }  // namespace
 
 int main() {
@@ -232,6 +287,7 @@ int main() {
     test_templates();
     test_out_queue();
     test_http();
+    test_config();
     std::printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }
