@@ -1,18 +1,12 @@
 #include "roomcast/transport/client_address.hpp"
 
+#include <roomcast/text.hpp>
+
 #include <charconv>
 
 namespace roomcast::transport {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
 
 std::optional<net::ip::address> parse_address(std::string_view s) {
     error_code ec;
@@ -64,11 +58,7 @@ bool cidr::contains(net::ip::address const& raw) const noexcept {
 
 std::optional<trusted_proxies> trusted_proxies::parse(std::string_view list, std::string& bad) {
     std::vector<cidr> blocks;
-    while (!list.empty()) {
-        auto const comma = list.find(',');
-        auto const item = trim(list.substr(0, comma));
-        list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
-        if (item.empty()) continue;
+    for (auto const item : split_list(list)) {
         auto c = cidr::parse(item);
         if (!c) {
             bad = std::string(item);
@@ -89,13 +79,9 @@ net::ip::address trusted_proxies::client(net::ip::address const& peer,
                                          std::string_view forwarded_for) const {
     auto current = unmapped(peer);
     if (!trusts(current)) return current;
-    std::string_view rest = forwarded_for;
-    while (!rest.empty()) {
-        auto const comma = rest.rfind(',');
-        auto const entry = trim(comma == std::string_view::npos ? rest : rest.substr(comma + 1));
-        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(0, comma);
-        if (entry.empty()) continue;
-        auto a = parse_forwarded_address(entry);
+    auto const hops = split_list(forwarded_for);
+    for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
+        auto a = parse_forwarded_address(*it);
         if (!a) return current;  // garbage from the hop we trust least: stop at that hop
         current = *a;
         if (!trusts(current)) return current;

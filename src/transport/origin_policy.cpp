@@ -1,5 +1,7 @@
 #include "roomcast/transport/origin_policy.hpp"
 
+#include <roomcast/text.hpp>
+
 #include <algorithm>
 #include <cctype>
 
@@ -12,14 +14,6 @@ std::string lower(std::string_view s) {
     std::transform(r.begin(), r.end(), r.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return r;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
 }
 
 bool host_char(char c) {
@@ -53,11 +47,7 @@ std::optional<std::string> normalize_origin(std::string_view o) {
 std::optional<origin_policy> origin_policy::parse(std::string_view list,
                                                   std::string_view public_url, std::string& bad) {
     origin_policy p;
-    while (!list.empty()) {
-        auto const comma = list.find(',');
-        auto const item = trim(list.substr(0, comma));
-        list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
-        if (item.empty()) continue;
+    for (auto const item : split_list(list)) {
         if (item == "*") {
             p.any_ = true;
             continue;

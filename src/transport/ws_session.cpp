@@ -261,12 +261,7 @@ void basic_ws_session<Stream>::on_readable(error_code ec) {
                 last_heard_ = clock::now();
                 if (!discard) st = reader_.feed(buf, n, ev);
             }
-            ctx_.counters.bytes_in.fetch_add(n, std::memory_order_relaxed);
-            byte_budget_.take(static_cast<double>(n), last_heard_);
-            if (st != ws::frame_reader::status::ok) return process(st);
-            if (state_ == state::closed || peer_closed_) return;
-            if (paused_ && state_ == state::open) return;  // resume() reads again
-            if (throttle_if_over(last_heard_)) return;     // the throttle timer reads again
+            if (!after_read(n, st)) return;
             if (!full) {
                 // A short read took all there was; data arriving later raises a new edge.
                 do_read();
@@ -290,13 +285,20 @@ void basic_ws_session<Stream>::on_tls_read(error_code ec, std::size_t n) {
         st = reader_.commit_direct(n, ev);
     else if (reader_.fail_code() == 0)  // after a protocol error: drain to the close
         st = reader_.feed(tls_buf_.get(), n, ev);
+    if (after_read(n, st)) do_read();
+}
+
+template <class Stream>
+bool basic_ws_session<Stream>::after_read(std::size_t n, ws::frame_reader::status st) {
     ctx_.counters.bytes_in.fetch_add(n, std::memory_order_relaxed);
     byte_budget_.take(static_cast<double>(n), last_heard_);
-    if (st != ws::frame_reader::status::ok) return process(st);
-    if (state_ == state::closed || peer_closed_) return;
-    if (paused_ && state_ == state::open) return;  // resume() reads again
-    if (throttle_if_over(last_heard_)) return;     // the throttle timer reads again
-    do_read();
+    if (st != ws::frame_reader::status::ok) {
+        process(st);
+        return false;
+    }
+    if (state_ == state::closed || peer_closed_) return false;
+    if (paused_ && state_ == state::open) return false;  // resume() reads again
+    return !throttle_if_over(last_heard_);               // else the throttle timer reads again
 }
 
 template <class Stream>
