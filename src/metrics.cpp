@@ -6,6 +6,9 @@
 
 namespace roomcast {
 
+// Every protocol error code has a counter (ws_session indexes errors_by_code by errc).
+static_assert(protocol::errc_count <= std::tuple_size_v<decltype(stats::errors_by_code)>);
+
 namespace {
 
 class writer {

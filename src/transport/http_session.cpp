@@ -32,21 +32,32 @@ std::string remote_of(tcp::socket const& s) {
     return addr.to_string() + ":" + std::to_string(ep.port());
 }
 
+// The session's stream around an accepted connection (both constructors compile for both
+// streams, so the explicit instantiations below need no constraints).
+template <class Stream>
+Stream make_stream(beast::tcp_stream&& s, context& ctx) {
+    if constexpr (std::is_same_v<Stream, tls_stream>)
+        return Stream(std::move(s), *ctx.tls);
+    else
+        return std::move(s);
+}
+
 }  // namespace
 
 template <class Stream>
 basic_http_session<Stream>::basic_http_session(tcp::socket&& socket, context& ctx,
-                                               conn_ticket ticket) requires(!is_tls)
-    : stream_(std::move(socket)), ctx_(ctx), ticket_(std::move(ticket)) {
+                                               conn_ticket ticket)
+    : stream_(make_stream<Stream>(beast::tcp_stream(std::move(socket)), ctx)),
+      ctx_(ctx),
+      ticket_(std::move(ticket)) {
     remote_ = remote_of(this->socket());
 }
 
 template <class Stream>
 basic_http_session<Stream>::basic_http_session(beast::tcp_stream&& stream,
                                                beast::flat_buffer&& read, context& ctx,
-                                               conn_ticket ticket,
-                                               std::string remote) requires(is_tls)
-    : stream_(std::move(stream), *ctx.tls),
+                                               conn_ticket ticket, std::string remote)
+    : stream_(make_stream<Stream>(std::move(stream), ctx)),
       buffer_(std::move(read)),
       ctx_(ctx),
       ticket_(std::move(ticket)),

@@ -26,10 +26,10 @@ class basic_http_session : public stoppable,
     static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
 
     /** A freshly accepted connection. */
-    basic_http_session(tcp::socket&& socket, context& ctx, conn_ticket ticket) requires(!is_tls);
+    basic_http_session(tcp::socket&& socket, context& ctx, conn_ticket ticket);
     /** A connection found to open with a TLS handshake; `read` holds the bytes looked at. */
     basic_http_session(beast::tcp_stream&& stream, beast::flat_buffer&& read, context& ctx,
-                       conn_ticket ticket, std::string remote) requires(is_tls);
+                       conn_ticket ticket, std::string remote);
     ~basic_http_session() override;
 
     void run();
