@@ -39,19 +39,21 @@ bool address_limiter::try_take(std::string const& address, rate_clock::time_poin
     std::lock_guard lock(mutex_);
     auto it = buckets_.find(address);
     if (it == buckets_.end()) {
-        if (buckets_.size() >= max_) {
+        // Sweep idle addresses at most once a second: with the table full of busy ones, every
+        // attempt from a new address would otherwise walk the whole table under the lock.
+        if (buckets_.size() >= max_ && now - last_sweep_ >= std::chrono::seconds(1)) {
+            last_sweep_ = now;
             std::erase_if(buckets_, [&](auto& kv) { return kv.second.balance(now) >= burst_; });
-            if (buckets_.size() >= max_) {
-                retry_after =
-                    std::chrono::milliseconds(static_cast<std::int64_t>(1000 / per_second_));
-                return false;
-            }
+        }
+        if (buckets_.size() >= max_) {
+            retry_after = std::chrono::milliseconds(static_cast<std::int64_t>(1000 / per_second_));
+            return false;
         }
         it = buckets_.emplace(address, token_bucket(per_second_, burst_, now)).first;
     }
     // A refused attempt costs nothing: the bucket is only debited when it has a token.
-    if (it->second.balance(now) < 1) {
-        auto const missing = 1 - it->second.balance(now);
+    if (auto const have = it->second.balance(now); have < 1) {
+        auto const missing = 1 - have;
         retry_after = std::chrono::milliseconds(
             static_cast<std::int64_t>(std::ceil(missing / per_second_ * 1000)));
         return false;

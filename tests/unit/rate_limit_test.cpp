@@ -81,3 +81,15 @@ TEST(AddressLimiter, ZeroIsUnlimited) {
         ASSERT_TRUE(l.try_take("x" + std::to_string(i), rate_clock::now(), retry));
     EXPECT_EQ(l.tracked(), 0u);
 }
+
+TEST(AddressLimiter, AFullTableIsSweptAtMostOnceASecond) {
+    // With the table full, each new address would otherwise walk it all under the lock.
+    auto const t0 = rate_clock::time_point{} + 1h;
+    address_limiter l(6000, 2);  // 100 a second: a used token is back in 10 ms
+    std::chrono::milliseconds retry{};
+    ASSERT_TRUE(l.try_take("a", t0, retry));
+    ASSERT_TRUE(l.try_take("b", t0, retry));
+    EXPECT_FALSE(l.try_take("new", t0, retry));          // swept now: nothing idle yet
+    EXPECT_FALSE(l.try_take("new", t0 + 100ms, retry));  // idle by now, but no sweep yet
+    EXPECT_TRUE(l.try_take("new", t0 + 1s, retry));
+}

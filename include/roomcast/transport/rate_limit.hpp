@@ -62,6 +62,7 @@ class address_limiter {
     std::size_t max_;
     mutable std::mutex mutex_;
     std::unordered_map<std::string, token_bucket> buckets_;
+    rate_clock::time_point last_sweep_{};
 };
 
 }  // namespace roomcast::transport
