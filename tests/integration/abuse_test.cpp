@@ -154,6 +154,12 @@ TEST(RateLimit, AFastSenderIsSlowedNotDroppedAndEveryMessageArrives) {
         auto const j = receiver.read_until("n", std::chrono::seconds(30));
         ASSERT_EQ(j["i"], i);
     }
+    // All 100 may arrive in one read, and what one read holds is relayed before the session
+    // checks its budget: the receiver may hold message 99 before the counter moves. A message
+    // sent now is read only after that check has run (one strand per connection, reads in
+    // order), so receiving it orders the counter before the assertion.
+    sender.send_json({{"type", "after"}});
+    receiver.read_until("after", std::chrono::seconds(30));
     EXPECT_GT(s.get().counters().rate_limited.load(), 0u);
     EXPECT_GT(metric(s.port(), "roomcast_rate_limited_total"), 0);
     EXPECT_EQ(s.get().counters().frames_dropped.load(), 0u);
