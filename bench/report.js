@@ -256,6 +256,7 @@ out('  *scheduled* time, so a stall shows in the latency instead of slowing the 
 out('  (no coordinated omission).');
 out('- **Bounds**: servers listen on 127.0.0.1 only; clients connect from 127.0.0.x; every run is');
 out('  bounded in time and in message count.');
+if (opt.netns) out(`- **Network**: the runs were made in ${opt.netns}.`);
 out('- **Limits**: roomcast and the ws relay run with 128 members per room (fanout needs 100);');
 out('  Socket.IO with `maxHttpBufferSize` 32 MiB, roomcast\'s message limit.');
 out();
