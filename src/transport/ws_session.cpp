@@ -113,8 +113,7 @@ basic_ws_session<Stream>::basic_ws_session(Stream&& stream, context& ctx, conn_t
       queue_({ctx.cfg.send_high_water_bytes, ctx.cfg.send_max_bytes, 32}),
       heartbeat_timer_(socket_.get_executor()),
       write_timer_(socket_.get_executor()),
-      close_timer_(socket_.get_executor()),
-      throttle_timer_(socket_.get_executor()) {
+      wait_timer_(socket_.get_executor()) {
     auto const now = clock::now();
     auto const msgs = static_cast<double>(ctx.cfg.max_messages_per_second);
     auto const bytes = static_cast<double>(ctx.cfg.max_bytes_per_second);
@@ -316,9 +315,9 @@ bool basic_ws_session<Stream>::throttle_if_over(clock::time_point now) {
             id_, remote_, ctx_.cfg.max_messages_per_second, ctx_.cfg.max_bytes_per_second,
             wait.count());
     }
-    throttle_timer_.expires_after(wait);
-    throttle_timer_.async_wait([self = this->shared_from_this()](error_code ec) {
-        if (ec || !self->throttled_) return;
+    wait_timer_.expires_after(wait);  // open, so the timer is not timing a close
+    wait_timer_.async_wait([self = this->shared_from_this()](error_code ec) {
+        if (ec || !self->throttled_ || self->state_ != state::open) return;
         self->throttled_ = false;
         self->read_now();
     });
@@ -706,7 +705,7 @@ void basic_ws_session<Stream>::on_write(error_code ec, std::size_t n) {
         close_in_batch_ = false;
         close_sent_ = true;
         // Our close frame is out: half-close so the client sees EOF after it, then wait
-        // (bounded by close_timer_) for its close frame or EOF. TLS cannot half-close under
+        // (bounded by wait_timer_) for its close frame or EOF. TLS cannot half-close under
         // a read (close_notify is a shutdown that also reads), so it only waits.
         if constexpr (!is_tls) {
             error_code ignored;
@@ -830,8 +829,9 @@ void basic_ws_session<Stream>::close_with(std::uint16_t code, std::string_view r
     }
     wake_waiters();  // senders paused on us must not wait for a queue that will never drain
     enqueue_control(ws::opcode::close, close_payload(code, reason));
-    close_timer_.expires_after(ctx_.cfg.close_timeout);
-    close_timer_.async_wait([self = this->shared_from_this()](error_code ec) {
+    // Re-arming cancels a throttle wait: a closing connection is read at full speed.
+    wait_timer_.expires_after(ctx_.cfg.close_timeout);
+    wait_timer_.async_wait([self = this->shared_from_this()](error_code ec) {
         if (!ec) self->finish_close(self->close_sent_ ? nullptr : "close timeout");
     });
 }
@@ -875,8 +875,7 @@ void basic_ws_session<Stream>::finish_close(char const* why) {
     error_code ignored;
     heartbeat_timer_.cancel();
     write_timer_.cancel();
-    close_timer_.cancel();
-    throttle_timer_.cancel();
+    wait_timer_.cancel();
     if constexpr (is_tls) {
         if (peer_closed_ && !reading_ && !writing_) {
             // A clean end, nothing in flight: a best-effort close_notify, bounded by

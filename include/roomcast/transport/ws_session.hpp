@@ -128,7 +128,7 @@ class basic_ws_session final : public rooms::peer,
     std::unique_ptr<char[]> tls_buf_;  // TLS: what one async read decrypts into
     bool tls_direct_ = false;          // TLS: the read in flight targets the message itself
     bool paused_ = false;              // waiting for a congested recipient to drain
-    bool throttled_ = false;           // over its rate limit, waiting for throttle_timer_
+    bool throttled_ = false;           // over its rate limit, waiting for wait_timer_
     bool throttle_logged_ = false;
     token_bucket message_budget_;
     token_bucket byte_budget_;
@@ -161,8 +161,9 @@ class basic_ws_session final : public rooms::peer,
     bool ping_outstanding_ = false;
     net::steady_timer heartbeat_timer_;
     net::steady_timer write_timer_;
-    net::steady_timer close_timer_;
-    net::steady_timer throttle_timer_;
+    // One timer for two waits that never overlap: while open, the end of a rate-limit pause;
+    // once closing, the close handshake deadline (throttling stops when closing begins).
+    net::steady_timer wait_timer_;
 };
 
 /** A WebSocket over plain TCP. */
