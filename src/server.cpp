@@ -101,17 +101,23 @@ struct server::impl {
         reaper.expires_after(tick);
         reaper.async_wait([this](error_code ec) {
             if (ec || shutdown_calls > 0) return;
-            for (auto const& r : registry.expire(std::chrono::steady_clock::now())) {
+            // Counted under the registry lock, in step with the seats_held gauge.
+            auto count = [this](rooms::released_seat const& r) {
                 if (r.overflowed) {
                     counters.seats_overflowed.fetch_add(1, std::memory_order_relaxed);
                     counters.frames_dropped.fetch_add(r.dropped, std::memory_order_relaxed);
+                } else {
+                    counters.seats_expired.fetch_add(1, std::memory_order_relaxed);
+                }
+            };
+            for (auto const& r : registry.expire(std::chrono::steady_clock::now(), count)) {
+                if (r.overflowed) {
                     spdlog::warn(
                         "seat {} in {} released: more than {} bytes relayed while it was "
                         "away ({} frames lost)",
                         r.id, rooms::room_registry::name(r.room), cfg.resume_buffer_bytes,
                         r.dropped);
                 } else {
-                    counters.seats_expired.fetch_add(1, std::memory_order_relaxed);
                     spdlog::debug("seat {} in {} released after {} ms away", r.id,
                                   rooms::room_registry::name(r.room), cfg.resume_grace.count());
                 }

@@ -159,7 +159,8 @@ void room_registry::unpark(room_handle const& r, std::uint64_t id, std::shared_p
     held_.erase(id);
 }
 
-std::vector<released_seat> room_registry::expire(clock::time_point now) {
+std::vector<released_seat> room_registry::expire(
+    clock::time_point now, std::function<void(released_seat const&)> const& counted) {
     std::vector<released_seat> out;
     std::lock_guard lock(mutex_);
     for (auto it = held_.begin(); it != held_.end();) {
@@ -179,6 +180,7 @@ std::vector<released_seat> room_registry::expire(clock::time_point now) {
             continue;
         }
         out.push_back({r, id, over, m->away->dropped()});
+        if (counted) counted(out.back());
         it = held_.erase(it);
         remove_locked(r, id);
     }

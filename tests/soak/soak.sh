@@ -209,8 +209,8 @@ idle() {
 
 # wait_idle FILE LABEL: polls /metrics until two idle readings 0.5 s apart agree on every
 # counter, and fails after the grace period + 30 s. Two, because the text is not one snapshot:
-# the reaper takes expired seats out of the registry (the seats_held gauge) under its lock and
-# counts them (seat_events expired) just after, so one reading can fall between the two.
+# expired seats are counted in step with the seats_held gauge (under the registry lock), but a
+# session that has just parked or resumed a seat counts it a moment after the registry shows it.
 wait_idle() {
   local file=$1 label=$2 deadline=$((SECONDS + grace_s + 30)) prev=""
   while :; do

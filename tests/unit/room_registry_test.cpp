@@ -3,6 +3,7 @@
 #include <roomcast/protocol/codec.hpp>
 #include <roomcast/protocol/errc.hpp>
 #include <roomcast/protocol/frame.hpp>
+#include <roomcast/rooms/away_seat.hpp>
 #include <roomcast/rooms/peer.hpp>
 
 #include <gtest/gtest.h>
@@ -532,3 +533,63 @@ TEST(RoomRegistry, ConcurrentBroadcastsToOneRoomDeliverEverything) {
 }
 
 }  // namespace
+
+static std::shared_ptr<roomcast::rooms::away_seat> seat(std::uint64_t id, std::size_t max_bytes) {
+    return std::make_shared<roomcast::rooms::away_seat>(
+        id, max_bytes, std::vector<roomcast::protocol::frame_ptr>{});
+}
+
+TEST(RoomRegistry, ExpireReleasesHeldSeatsAtTheirDeadlineAndCountsEachAsItGoes) {
+    room_registry reg(4);
+    auto p1 = make_peer(1), p2 = make_peer(2), p3 = make_peer(3);
+    auto r = join_ok(reg, "cam", p1, {});
+    join_ok(reg, "cam", p2, {1});
+    join_ok(reg, "cam", p3, {1, 2});
+    auto const t0 = room_registry::clock::now();
+    ASSERT_TRUE(reg.park(r, 2, seat(2, 1024), t0 + std::chrono::seconds(10)));
+    ASSERT_TRUE(reg.park(r, 3, seat(3, 1024), t0 + std::chrono::seconds(20)));
+    EXPECT_FALSE(reg.park(r, 9, seat(9, 1024), t0));
+    EXPECT_EQ(reg.held_count(), 2u);
+    EXPECT_EQ(reg.member_count(), 3u);  // held seats are members
+
+    std::vector<std::uint64_t> counted;
+    auto count = [&](roomcast::rooms::released_seat const& s) { counted.push_back(s.id); };
+    EXPECT_TRUE(reg.expire(t0, count).empty());
+    EXPECT_TRUE(counted.empty());
+
+    auto out = reg.expire(t0 + std::chrono::seconds(15), count);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].id, 2u);
+    EXPECT_FALSE(out[0].overflowed);
+    EXPECT_EQ(out[0].room, r);
+    EXPECT_EQ(counted, (std::vector<std::uint64_t>{2}));
+    EXPECT_EQ(reg.held_count(), 1u);
+    EXPECT_EQ(reg.members(r), (std::vector<std::uint64_t>{1, 3}));
+
+    // Without a counter it releases just the same.
+    out = reg.expire(t0 + std::chrono::seconds(25));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].id, 3u);
+    EXPECT_EQ(reg.held_count(), 0u);
+    EXPECT_EQ(reg.members(r), (std::vector<std::uint64_t>{1}));
+}
+
+TEST(RoomRegistry, AnOverflowedSeatIsReleasedBeforeItsDeadlineWithItsLoss) {
+    room_registry reg(4);
+    auto p1 = make_peer(1), p2 = make_peer(2);
+    auto r = join_ok(reg, "cam", p1, {});
+    join_ok(reg, "cam", p2, {1});
+    auto const t0 = room_registry::clock::now();
+    ASSERT_TRUE(reg.park(r, 2, seat(2, 8), t0 + std::chrono::hours(1)));
+    reg.broadcast(r, 1, text("12345"));
+    reg.broadcast(r, 1, text("67890"));  // 10 bytes > 8: the seat overflows
+    reg.broadcast(r, 1, text("abc"));
+    std::size_t lost = 0;
+    auto out = reg.expire(t0, [&](roomcast::rooms::released_seat const& s) { lost = s.dropped; });
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(out[0].overflowed);
+    EXPECT_EQ(out[0].dropped, lost);
+    EXPECT_GE(lost, 2u);
+    EXPECT_EQ(reg.held_count(), 0u);
+    EXPECT_EQ(reg.members(r), (std::vector<std::uint64_t>{1}));
+}

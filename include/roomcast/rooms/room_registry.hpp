@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -91,8 +92,14 @@ class room_registry {
     /** Points member `id` straight at `p` again (after the seat replayed into it). */
     void unpark(room_handle const& r, std::uint64_t id, std::shared_ptr<peer> const& p);
 
-    /** Releases every held seat past its deadline or overflowed; the caller announces them. */
-    std::vector<released_seat> expire(clock::time_point now);
+    /**
+     * Releases every held seat past its deadline or overflowed; the caller announces them.
+     * `counted` (optional) sees each one under the registry lock, before the lock is let go,
+     * so that a reader of held_count() then of the caller's counters never sees a seat gone
+     * from the one and not yet in the other. It must only count: no sessions, no registry.
+     */
+    std::vector<released_seat> expire(
+        clock::time_point now, std::function<void(released_seat const&)> const& counted = nullptr);
 
     /** Seats held right now. */
     std::size_t held_count() const;
