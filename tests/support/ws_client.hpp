@@ -1,6 +1,7 @@
 #pragma once
-// A small Beast WebSocket client for tests. Every operation has a deadline: a bug fails the
-// test instead of hanging CI. Each client runs its own io_context, driven by the test thread.
+// A small Beast WebSocket client for tests, over plain TCP (ws_client) or TLS (wss_client, in
+// tls_client.hpp). Every operation has a deadline: a bug fails the test instead of hanging CI.
+// Each client runs its own io_context, driven by the test thread.
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -13,6 +14,10 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+namespace boost::asio::ssl {
+class context;  // named by the TLS constructor only; tls_client.hpp includes the definition
+}
 
 namespace roomcast::test {
 
@@ -29,43 +34,43 @@ struct ws_message {
     nlohmann::json json() const { return nlohmann::json::parse(data, nullptr, false); }
 };
 
-class ws_client {
+/**
+ * What differs between the layers under the WebSocket: the step between the TCP connect and
+ * the upgrade. Specialised for TLS in tls_client.hpp (the handshake, checking the server's
+ * name).
+ */
+template <class NextLayer>
+struct client_layer;
+
+template <>
+struct client_layer<beast::tcp_stream> {
+    template <class Done>
+    static void async_secure(beast::tcp_stream&, Done&& done) {
+        done(boost::system::error_code{});  // nothing between connect and upgrade
+    }
+};
+
+template <class NextLayer>
+class basic_ws_client {
   public:
     using headers = std::vector<std::pair<std::string, std::string>>;
+    using stream_type = websocket::stream<NextLayer>;
 
-    explicit ws_client(std::uint16_t port, std::chrono::milliseconds deadline = 5s)
-        : ws_client(port, headers{}, deadline) {}
+    explicit basic_ws_client(std::uint16_t port, std::chrono::milliseconds deadline = 5s)
+        : basic_ws_client(port, headers{}, deadline) {}
 
     /** Upgrades with `extra` request headers (Origin, X-Forwarded-For, ...). */
-    ws_client(std::uint16_t port, headers const& extra, std::chrono::milliseconds deadline = 5s)
+    basic_ws_client(std::uint16_t port, headers const& extra,
+                    std::chrono::milliseconds deadline = 5s)
         : ws_(ioc_) {
-        auto& s = beast::get_lowest_layer(ws_);
-        boost::system::error_code ec;
-        run([&](auto done) {
-            s.expires_after(deadline);
-            s.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port),
-                            [done, &ec](boost::system::error_code e) {
-                                ec = e;
-                                done();
-                            });
-        });
-        if (ec) throw std::runtime_error("connect: " + ec.message());
-        s.socket().set_option(tcp::no_delay(true));
-        ws_.set_option(websocket::stream_base::decorator([extra](websocket::request_type& req) {
-            for (auto const& [name, value] : extra)
-                req.set(name, value);
-        }));
-        ws_.auto_fragment(false);
-        ws_.read_message_max(64u << 20);
-        run([&](auto done) {
-            s.expires_after(deadline);
-            ws_.async_handshake("127.0.0.1", "/ws", [done, &ec](boost::system::error_code e) {
-                ec = e;
-                done();
-            });
-        });
-        if (ec) throw std::runtime_error("handshake: " + ec.message());
-        s.expires_never();
+        open(port, extra, deadline);
+    }
+
+    /** Over TLS: the stream is made with `tls`, a client context (see tls_client.hpp). */
+    basic_ws_client(std::uint16_t port, boost::asio::ssl::context& tls,
+                    std::chrono::milliseconds deadline = 5s)
+        : ws_(ioc_, tls) {
+        open(port, headers{}, deadline);
     }
 
     void send_text(std::string const& s, std::chrono::milliseconds deadline = 10s) {
@@ -97,7 +102,7 @@ class ws_client {
 
     /** The next message as JSON (null JSON when the read failed or it was not JSON). */
     nlohmann::json read_json(std::chrono::milliseconds deadline = 5s) {
-        auto m = read(deadline);
+        ws_message m = read(deadline);
         if (m.ec || !m.text) return nlohmann::json();
         return m.json();
     }
@@ -109,7 +114,7 @@ class ws_client {
             auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                 end - std::chrono::steady_clock::now());
             if (left.count() <= 0) return nlohmann::json();
-            auto m = read(left);
+            ws_message m = read(left);
             if (m.ec) return nlohmann::json();
             if (!m.text) continue;
             auto j = m.json();
@@ -120,7 +125,7 @@ class ws_client {
     /** Joins a room; returns the "joined" reply (null JSON on anything else). */
     nlohmann::json join(std::string const& room) {
         send_json({{"type", "join"}, {"room", room}});
-        auto j = read_json();
+        nlohmann::json j = read_json();
         if (j.is_object() && j.value("type", "") == "joined") id_ = j["id"].get<std::uint64_t>();
         return j;
     }
@@ -138,7 +143,7 @@ class ws_client {
             auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                 end - std::chrono::steady_clock::now());
             if (left.count() <= 0) throw std::runtime_error("barrier: deadline passed");
-            auto m = read(left);
+            ws_message m = read(left);
             if (m.ec) throw std::runtime_error("barrier: " + m.ec.message());
             auto j = m.text ? m.json() : nlohmann::json();
             if (j.is_object() && j.value("type", "") == "error" &&
@@ -164,9 +169,48 @@ class ws_client {
 
     websocket::close_reason close_reason() const { return ws_.reason(); }
     std::uint64_t id() const { return id_; }
-    websocket::stream<beast::tcp_stream>& stream() { return ws_; }
+    stream_type& stream() { return ws_; }
 
   private:
+    void open(std::uint16_t port, headers const& extra, std::chrono::milliseconds deadline) {
+        auto& s = beast::get_lowest_layer(ws_);
+        boost::system::error_code ec;
+        run([&](auto done) {
+            s.expires_after(deadline);
+            s.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port),
+                            [done, &ec](boost::system::error_code e) {
+                                ec = e;
+                                done();
+                            });
+        });
+        if (ec) throw std::runtime_error("connect: " + ec.message());
+        s.socket().set_option(tcp::no_delay(true));
+        run([&](auto done) {
+            s.expires_after(deadline);
+            client_layer<NextLayer>::async_secure(ws_.next_layer(),
+                                                  [done, &ec](boost::system::error_code e) {
+                                                      ec = e;
+                                                      done();
+                                                  });
+        });
+        if (ec) throw std::runtime_error("TLS handshake: " + ec.message());
+        ws_.set_option(websocket::stream_base::decorator([extra](websocket::request_type& req) {
+            for (auto const& [name, value] : extra)
+                req.set(name, value);
+        }));
+        ws_.auto_fragment(false);
+        ws_.read_message_max(64u << 20);
+        run([&](auto done) {
+            s.expires_after(deadline);
+            ws_.async_handshake("127.0.0.1", "/ws", [done, &ec](boost::system::error_code e) {
+                ec = e;
+                done();
+            });
+        });
+        if (ec) throw std::runtime_error("handshake: " + ec.message());
+        s.expires_never();
+    }
+
     void write(std::string const& s, bool text, std::chrono::milliseconds deadline) {
         boost::system::error_code ec;
         ws_.text(text);
@@ -193,9 +237,10 @@ class ws_client {
     }
 
     net::io_context ioc_;
-    websocket::stream<beast::tcp_stream> ws_;
+    stream_type ws_;
     std::uint64_t id_ = 0;
 };
 
-/** Runs a server in-process on 127.0.0.1 with an ephemeral port. */
+using ws_client = basic_ws_client<beast::tcp_stream>;
+
 }  // namespace roomcast::test
