@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -37,13 +38,13 @@ bool starts_with(std::string_view s, std::string_view prefix) {
 
 char const* conn_state_name(int s) {
     static char const* const names[] = {"idle", "connecting", "upgrading", "open", "closed"};
-    return s >= 0 && s < 5 ? names[s] : "?";
+    return s >= 0 && static_cast<std::size_t>(s) < std::size(names) ? names[s] : "?";
 }
 
 char const* stage_name(int s) {
     static char const* const names[] = {"none", "sio_open", "sio_connect", "joining", "joined",
                                         "sent", "dwelling", "dropping",    "leaving", "closing"};
-    return s >= 0 && s < 10 ? names[s] : "?";
+    return s >= 0 && static_cast<std::size_t>(s) < std::size(names) ? names[s] : "?";
 }
 
 }  // namespace

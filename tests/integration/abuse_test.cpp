@@ -214,12 +214,15 @@ TEST(RelayLatency, EachDeliveryIsObservedInTheHistogram) {
     std::smatch m;
     auto const deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     std::regex const count("roomcast_relay_latency_seconds_count (\\d+)");
-    do {
+    for (;;) {
         text = body_of(raw_exchange(s.port(),
                                     "GET /metrics HTTP/1.1\r\nHost: x\r\n"
                                     "Connection: close\r\n\r\n"));
-    } while (!(std::regex_search(text, m, count) && m[1] == "10") &&
-             std::chrono::steady_clock::now() < deadline);
+        if ((std::regex_search(text, m, count) && m[1] == "10") ||
+            std::chrono::steady_clock::now() >= deadline)
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     ASSERT_TRUE(std::regex_search(text, m, count)) << text;
     EXPECT_EQ(std::stoi(m[1]), 10);
     EXPECT_NE(text.find("roomcast_relay_latency_seconds_bucket{le=\"+Inf\"} 10"),

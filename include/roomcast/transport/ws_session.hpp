@@ -81,10 +81,10 @@ class basic_ws_session final : public rooms::peer,
     void reply(protocol::frame_ptr const& f);
     /** Counts the error (in all and by code) and sends it to this client. */
     void reply_error(protocol::errc code, std::uint64_t retry_after_ms = 0);
-    /** Over max-messages- or max-bytes-per-second: pause reading until the budget refills. */
     /** Accounts a read of n bytes that gave `st`; false when reading must stop here (an
      * error or close, a pause, or the rate limit: each path resumes reading itself). */
     bool after_read(std::size_t n, ws::frame_reader::status st);
+    /** Over max-messages- or max-bytes-per-second: pause reading until the budget refills. */
     bool throttle_if_over(std::chrono::steady_clock::time_point now);
     void leave_room(bool announce);
     /** The connection is gone but may come back: hold the seat, announce peer-away. */
