@@ -270,8 +270,61 @@ std::vector<option> const& options() {
                      "how long a dropped member's seat is held for it to resume",
                      &config::resume_grace),
         bytes_opt("--resume-buffer-bytes", "ROOMCAST_RESUME_BUFFER_BYTES",
-                  "bytes relayed to an away seat kept for replay; past this the seat is released",
+                  "bytes relayed to one away seat kept for replay; past this the seat is released",
                   &config::resume_buffer_bytes),
+        {"--memory-budget", "ROOMCAST_MEMORY_BUDGET",
+         "memory the daemon may hold for clients in all (queues, messages being received, "
+         "held seats, connections); near it new connections and joins are refused, at it new "
+         "messages get 1013 (0: half of the cgroup limit, else of physical memory)",
+         [](config& c, std::string const& v, std::string& err) {
+             if (!parse_bytes(v, c.memory_budget)) {
+                 err = "expected a size such as 512MiB or 4GiB (0: automatic)";
+                 return false;
+             }
+             if (c.memory_budget != 0 && c.memory_budget < (16u << 20)) {
+                 err = "must be at least 16MiB (or 0: automatic)";
+                 return false;
+             }
+             return true;
+         },
+         [](config const& c) {
+             return c.memory_budget ? format_bytes(c.memory_budget)
+                                    : std::string("(auto: half of the memory limit)");
+         }},
+        bytes_opt("--max-message-bytes-per-ip", "ROOMCAST_MAX_MESSAGE_BYTES_PER_IP",
+                  "bytes of one client address's messages the server holds (being received, or "
+                  "relayed and not yet written to every recipient); past it a message gets 1013",
+                  &config::max_message_bytes_per_ip, 0),
+        bytes_opt("--message-min-rate", "ROOMCAST_MESSAGE_MIN_RATE",
+                  "bytes per second a message being received must at least arrive at (averaged "
+                  "over a ping interval); slower closes with 1008 (0: no minimum)",
+                  &config::message_min_rate, 0),
+        bytes_opt("--send-min-rate", "ROOMCAST_SEND_MIN_RATE",
+                  "bytes per second a recipient holding its senders paused must at least read "
+                  "(over each send-timeout window); slower closes with 1008 (0: no minimum)",
+                  &config::send_min_rate, 0),
+        count_opt("--max-held-seats-per-ip", "ROOMCAST_MAX_HELD_SEATS_PER_IP",
+                  "seats held at once for one client address's dropped connections (0: no cap)",
+                  &config::max_held_seats_per_ip, 0),
+        bytes_opt("--max-held-bytes-per-ip", "ROOMCAST_MAX_HELD_BYTES_PER_IP",
+                  "bytes kept in one client address's held seats; past it a seat is released",
+                  &config::max_held_bytes_per_ip, 0),
+        count_opt("--max-held-seats", "ROOMCAST_MAX_HELD_SEATS",
+                  "seats held at once in all (0: no cap)", &config::max_held_seats, 0),
+        {"--max-held-bytes", "ROOMCAST_MAX_HELD_BYTES",
+         "bytes kept in all held seats; past it a seat is released (0: a quarter of the "
+         "memory budget)",
+         [](config& c, std::string const& v, std::string& err) {
+             if (!parse_bytes(v, c.max_held_bytes)) {
+                 err = "expected a size such as 256MiB (0: a quarter of the memory budget)";
+                 return false;
+             }
+             return true;
+         },
+         [](config const& c) {
+             return c.max_held_bytes ? format_bytes(c.max_held_bytes)
+                                     : std::string("(a quarter of the memory budget)");
+         }},
         {"--public-url", "ROOMCAST_PUBLIC_URL",
          "the URL phones should open (behind a proxy or NAT), e.g. https://photos.example.com",
          [](config& c, std::string const& v, std::string& err) {

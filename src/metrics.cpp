@@ -23,6 +23,14 @@ class writer {
         std::snprintf(buf, sizeof buf, "%.17g", v);
         out_ += std::string("roomcast_") + name + " " + buf + "\n";
     }
+    // A gauge family with a label; `first` writes HELP/TYPE.
+    void labelled_gauge(char const* name, char const* help, char const* label, char const* value,
+                        double v, bool first) {
+        if (first) head(name, help, "gauge", "");
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%.17g", v);
+        out_ += std::string("roomcast_") + name + "{" + label + "=\"" + value + "\"} " + buf + "\n";
+    }
     // One family with a label; `first` writes HELP/TYPE.
     void labelled(char const* name, char const* help, char const* label, char const* value,
                   std::uint64_t v, bool first) {
@@ -81,6 +89,27 @@ std::string prometheus_text(stats const& s, gauges const& g, char const* version
             static_cast<double>(s.queued_bytes.load(std::memory_order_relaxed)));
     w.gauge("queued_bytes_peak", "Most bytes one connection's send queue ever held.",
             static_cast<double>(s.queued_bytes_peak.load(std::memory_order_relaxed)));
+    w.gauge("memory_budget_bytes",
+            "The process memory budget (--memory-budget): every buffer held for clients draws "
+            "from it.",
+            static_cast<double>(s.memory.limit()));
+    struct kinds {
+        char const* kind;
+        memory_kind k;
+    } const mk[] = {{"partial_messages", memory_kind::partial_messages},
+                    {"frames", memory_kind::frames},
+                    {"connections", memory_kind::connections}};
+    bool firstg = true;
+    for (auto const& k : mk) {
+        w.labelled_gauge("memory_used_bytes",
+                         "Bytes charged to the memory budget now, by what holds them: messages "
+                         "being received, relayed frames alive (queues, seats, writes), and a "
+                         "fixed estimate per connection.",
+                         "kind", k.kind, static_cast<double>(s.memory.used(k.k)), firstg);
+        firstg = false;
+    }
+    w.gauge("held_seat_bytes", "Wire bytes kept in held seats for members that are away.",
+            static_cast<double>(s.held.bytes.load(std::memory_order_relaxed)));
     w.counter("connections_accepted", "TCP connections accepted.", r(s.connections_accepted));
     w.counter("connections_rejected", "Connections refused by max-connections limits.",
               r(s.connections_rejected));
@@ -122,11 +151,10 @@ std::string prometheus_text(stats const& s, gauges const& g, char const* version
     struct closes {
         char const* reason;
         std::uint64_t v;
-    } const cl[] = {{"slow_reader", r(s.close_slow_reader)},
-                    {"too_big", r(s.close_too_big)},
-                    {"protocol", r(s.close_protocol)},
-                    {"heartbeat", r(s.close_heartbeat)},
-                    {"shutdown", r(s.close_shutdown)}};
+    } const cl[] = {{"slow_reader", r(s.close_slow_reader)}, {"slow_drain", r(s.close_slow_drain)},
+                    {"slow_sender", r(s.close_slow_sender)}, {"try_again", r(s.close_try_again)},
+                    {"too_big", r(s.close_too_big)},         {"protocol", r(s.close_protocol)},
+                    {"heartbeat", r(s.close_heartbeat)},     {"shutdown", r(s.close_shutdown)}};
     first = true;
     for (auto const& c : cl) {
         w.labelled("closes", "Connections closed by the server, by reason.", "reason", c.reason,
@@ -136,13 +164,28 @@ std::string prometheus_text(stats const& s, gauges const& g, char const* version
     struct seat_ev {
         char const* event;
         std::uint64_t v;
-    } const se[] = {{"held", r(s.seats_held)},
-                    {"resumed", r(s.seats_resumed)},
-                    {"expired", r(s.seats_expired)},
-                    {"overflowed", r(s.seats_overflowed)}};
+    } const se[] = {{"held", r(s.seats_held)},       {"resumed", r(s.seats_resumed)},
+                    {"expired", r(s.seats_expired)}, {"overflowed", r(s.seats_overflowed)},
+                    {"refused", r(s.seats_refused)}, {"evicted", r(s.seats_evicted)}};
     first = true;
     for (auto const& e : se) {
         w.labelled("seat_events", "Seat lifecycle events.", "event", e.event, e.v, first);
+        first = false;
+    }
+    struct refusal {
+        char const* what;
+        std::uint64_t v;
+    } const rf[] = {{"message_process_budget", r(s.messages_refused_process)},
+                    {"message_address_cap", r(s.messages_refused_address)},
+                    {"connection", r(s.connections_refused_memory)},
+                    {"join", r(s.joins_refused_memory)}};
+    first = true;
+    for (auto const& e : rf) {
+        w.labelled("memory_refusals",
+                   "Work refused for memory: messages closed with 1013 (by the cap that "
+                   "refused), connections answered 503 and joins answered server-busy near the "
+                   "budget.",
+                   "what", e.what, e.v, first);
         first = false;
     }
     return std::move(w.text());

@@ -111,10 +111,10 @@ export class Connection {
       if (msg.type === "joined" && msg.room === this.room) this.onJoined(msg);
       else if (msg.type === "error") {
         this.opts.onError?.(msg);
-        if (msg.code === "rate-limited") {
-          // Too many joins from this address. The socket answered, so it is alive (a probe
-          // needs no more); before we have a seat, wait as long as the server asks, and keep
-          // the token: it was not refused.
+        if (msg.code === "rate-limited" || msg.code === "server-busy") {
+          // Too many joins from this address, or the server is near its memory budget. The
+          // socket answered, so it is alive (a probe needs no more); before we have a seat,
+          // wait as long as the server asks, and keep the token: it was not refused.
           clearTimeout(this.probeTimer);
           this.probeTimer = 0;
           if (this.state !== "joined") {

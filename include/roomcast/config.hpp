@@ -38,7 +38,7 @@ struct config {
     // Admission
     std::size_t max_room_members = 16;
     std::size_t max_connections = 100000;
-    std::size_t max_connections_per_ip = 1024;
+    std::size_t max_connections_per_ip = 256;
 
     // Abuse limits. Per connection, token buckets (0: unlimited): when one runs dry the server
     // stops reading that connection until it refills, so TCP slows the sender; nothing is lost.
@@ -56,9 +56,27 @@ struct config {
     std::chrono::milliseconds shutdown_timeout{5000};
 
     // Seats: a member whose connection drops keeps its place this long, and what is relayed
-    // to it meanwhile is kept up to this many bytes, then replayed when it resumes.
+    // to it meanwhile is kept up to this many bytes, then replayed when it resumes. Sized to
+    // what a client has in flight (the bundled client: 8 chunks of 256 KiB each way).
     std::chrono::milliseconds resume_grace{120000};
-    std::size_t resume_buffer_bytes = 64u << 20;
+    std::size_t resume_buffer_bytes = 4u << 20;
+
+    // Memory: one ceiling for the process, and the caps that keep one client address from
+    // taking it all (see docs/SECURITY.md, "Memory").
+    std::size_t memory_budget = 0;  // 0: half of the cgroup limit or of physical memory
+    // Bytes of one address's messages the server holds: being received, or relayed and still
+    // queued (or held, or being written) for their recipients.
+    std::size_t max_message_bytes_per_ip = 128u << 20;
+    // A message being received must arrive at least this fast (averaged over a heartbeat
+    // interval, not counting time the server itself stopped reading); 0: no minimum.
+    std::size_t message_min_rate = 8u << 10;
+    // A recipient whose queue keeps its senders paused must drain at least this fast
+    // (measured over each send-timeout window); 0: no minimum.
+    std::size_t send_min_rate = 256u << 10;
+    std::size_t max_held_seats_per_ip = 8;
+    std::size_t max_held_bytes_per_ip = 16u << 20;
+    std::size_t max_held_seats = 10000;
+    std::size_t max_held_bytes = 0;  // 0: a quarter of the memory budget
 
     // Pairing
     std::string public_url;  // e.g. https://photos.example.com (no trailing slash)

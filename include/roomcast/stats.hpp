@@ -1,5 +1,7 @@
 #pragma once
 
+#include <roomcast/memory_budget.hpp>
+
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -57,9 +59,9 @@ struct stats {
     counter frames_dropped{0};   // queued frames discarded because their connection closed
     counter read_pauses{0};      // a sender paused because a recipient was congested
 
-    counter protocol_errors{0};               // error replies sent (bad-json, bad-message, ...)
-    std::array<counter, 8> errors_by_code{};  // the same, indexed by protocol::errc
-    counter upgrades_refused_origin{0};       // 403: a page of another origin asked for a WebSocket
+    counter protocol_errors{0};                // error replies sent (bad-json, bad-message, ...)
+    std::array<counter, 16> errors_by_code{};  // the same, indexed by protocol::errc
+    counter upgrades_refused_origin{0};  // 403: a page of another origin asked for a WebSocket
     counter rate_limited{0};   // a connection's reads paused: over its messages or bytes per second
     counter joins_refused{0};  // join attempts over max-joins-per-minute for the address
     counter close_slow_reader{0};  // 1008: queue past the hard cap or no write progress
@@ -67,14 +69,28 @@ struct stats {
     counter close_protocol{0};     // 1002 / 1007
     counter close_heartbeat{0};    // no pong in time
     counter close_shutdown{0};     // 1001
+    counter close_slow_sender{0};  // 1008: a message arriving slower than message-min-rate
+    counter close_slow_drain{0};   // 1008: a recipient holding its senders, below send-min-rate
+    counter close_try_again{0};    // 1013: a message that could not get memory
+
+    // Refused for memory: where the budget (process) or a per-address cap said no.
+    counter messages_refused_process{0};    // 1013: the process budget
+    counter messages_refused_address{0};    // 1013: max-message-bytes-per-ip
+    counter connections_refused_memory{0};  // 503: near the process budget
+    counter joins_refused_memory{0};        // error server-busy: near the process budget
 
     counter seats_held{0};        // connections dropped with their seat kept
     counter seats_resumed{0};     // seats taken back with their token
     counter seats_expired{0};     // grace period ended
     counter seats_overflowed{0};  // released because their replay buffer filled
+    counter seats_refused{0};     // not held: the address or the process was at its seat cap
+    counter seats_evicted{0};     // released to let a live member into a full room
     counter frames_replayed{0};
 
     latency_histogram relay_latency;
+
+    memory_budget memory{std::size_t{1} << 30};  // the process budget (limit set at start)
+    seat_totals held;                            // what held seats keep now
 
     std::atomic<std::int64_t> queued_bytes{0};       // bytes waiting in all send queues now
     std::atomic<std::int64_t> queued_bytes_peak{0};  // the most one connection ever held

@@ -6,16 +6,6 @@
 
 namespace roomcast::protocol {
 
-frame_ptr make_frame(std::string payload, bool text, std::chrono::steady_clock::time_point born) {
-    auto f = std::make_shared<out_frame>();
-    f->payload = std::move(payload);
-    f->text = text;
-    f->born = born;
-    f->header_size = static_cast<std::uint8_t>(ws::encode_header(
-        f->header.data(), text ? ws::opcode::text : ws::opcode::binary, true, f->payload.size()));
-    return f;
-}
-
 bool valid_room(std::string_view room) noexcept {
     if (room.empty() || room.size() > max_room_length) return false;
     for (unsigned char c : room) {
@@ -131,8 +121,8 @@ frame_ptr text_frame(json const& j) {
 
 // A reply for one connection only (see out_frame::private_reply).
 frame_ptr reply_frame(json const& j) {
-    auto f = std::make_shared<out_frame>(*make_frame(j.dump(), true));
-    f->private_reply = true;
+    auto f = make_frame(j.dump(), true);
+    const_cast<out_frame&>(*f).private_reply = true;  // not yet shared with anyone
     return f;
 }
 

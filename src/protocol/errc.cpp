@@ -24,6 +24,8 @@ class category_impl final : public boost::system::error_category {
                 return "the room is full";
             case errc::rate_limited:
                 return "too many join attempts from this address; try again later";
+            case errc::server_busy:
+                return "the server is near its memory budget; try again later";
         }
         return "unknown protocol error";
     }
@@ -50,6 +52,8 @@ std::string_view wire_code(errc e) noexcept {
             return "room-full";
         case errc::rate_limited:
             return "rate-limited";
+        case errc::server_busy:
+            return "server-busy";
     }
     return "error";
 }

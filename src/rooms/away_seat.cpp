@@ -2,11 +2,49 @@
 
 namespace roomcast::rooms {
 
-away_seat::away_seat(std::uint64_t id, std::size_t max_bytes,
-                     std::vector<protocol::frame_ptr> pending)
-    : id_(id), max_bytes_(max_bytes) {
-    for (auto& f : pending)
-        deliver(f);
+away_seat::away_seat(std::uint64_t id, seat_limits const& limits,
+                     std::shared_ptr<address_usage> owner, seat_totals& totals)
+    : id_(id), limits_(limits), owner_(std::move(owner)), totals_(totals) {}
+
+away_seat::~away_seat() {
+    release_hold();
+}
+
+bool away_seat::hold() {
+    std::lock_guard lock(mutex_);
+    if (holding_) return true;
+    if (owner_ && !address_usage::try_add(owner_->held_seats, 1, limits_.per_address_seats))
+        return false;
+    if (!address_usage::try_add(totals_.seats, 1, limits_.total_seats)) {
+        if (owner_) owner_->held_seats.fetch_sub(1, std::memory_order_relaxed);
+        return false;
+    }
+    holding_ = true;
+    return true;
+}
+
+void away_seat::release_hold() {
+    std::lock_guard lock(mutex_);
+    give_back_bytes_locked();
+    buffer_.clear();
+    if (!holding_) return;
+    holding_ = false;
+    if (owner_) owner_->held_seats.fetch_sub(1, std::memory_order_relaxed);
+    totals_.seats.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void away_seat::give_back_bytes_locked() {
+    if (bytes_ == 0) return;
+    if (owner_) owner_->held_bytes.fetch_sub(bytes_, std::memory_order_relaxed);
+    totals_.bytes.fetch_sub(bytes_, std::memory_order_relaxed);
+    bytes_ = 0;
+}
+
+void away_seat::overflow_locked() {
+    overflowed_ = true;
+    dropped_ += buffer_.size() + 1;
+    buffer_.clear();
+    give_back_bytes_locked();
 }
 
 void away_seat::deliver(protocol::frame_ptr const& f) {
@@ -16,18 +54,19 @@ void away_seat::deliver(protocol::frame_ptr const& f) {
         target_->deliver(f);
         return;
     }
-    if (overflowed_) {
+    if (overflowed_ || !holding_) {
         ++dropped_;
         return;
     }
-    if (bytes_ + f->wire_size() > max_bytes_) {
-        overflowed_ = true;
-        dropped_ += buffer_.size() + 1;
-        buffer_.clear();
-        bytes_ = 0;
-        return;
+    std::size_t const n = f->wire_size();
+    if (bytes_ + n > limits_.per_seat_bytes) return overflow_locked();
+    if (owner_ && !address_usage::try_add(owner_->held_bytes, n, limits_.per_address_bytes))
+        return overflow_locked();
+    if (!address_usage::try_add(totals_.bytes, n, limits_.total_bytes)) {
+        if (owner_) owner_->held_bytes.fetch_sub(n, std::memory_order_relaxed);
+        return overflow_locked();
     }
-    bytes_ += f->wire_size();
+    bytes_ += n;
     buffer_.push_back(f);
 }
 
@@ -42,7 +81,13 @@ bool away_seat::attach(std::shared_ptr<peer> const& p, protocol::frame_ptr const
         ++replayed;
     }
     buffer_.clear();
-    bytes_ = 0;
+    give_back_bytes_locked();
+    if (holding_) {
+        // The member is back: the seat no longer counts as held.
+        holding_ = false;
+        if (owner_) owner_->held_seats.fetch_sub(1, std::memory_order_relaxed);
+        totals_.seats.fetch_sub(1, std::memory_order_relaxed);
+    }
     target_ = p;
     return true;
 }

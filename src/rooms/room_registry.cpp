@@ -34,15 +34,30 @@ boost::system::result<join_result> room_registry::join(std::string const& name,
     std::lock_guard lock(mutex_);
     auto& slot = rooms_[name];
     if (!slot) slot = std::make_shared<room>(name);
-    room& r = *slot;
+    room_handle const rh = slot;  // `slot` may go with the map entry below; rh keeps the room
+    room& r = *rh;
 
-    auto const& old = *r.members;
-    if (old.size() >= max_members_) {
-        if (old.empty()) rooms_.erase(name);
-        return protocol::errc::room_full;
-    }
     join_result out;
-    out.room = slot;
+    for (auto const& m : *r.members)
+        if (m.id == p->id()) return std::make_error_code(std::errc::file_exists);
+    if (r.members->size() >= max_members_) {
+        // Full: a held seat makes way for a live member, the one parked longest ago first.
+        member const* oldest = nullptr;
+        for (auto const& m : *r.members)
+            if (m.away && !m.claimed && (!oldest || m.deadline < oldest->deadline)) oldest = &m;
+        if (!oldest) {
+            if (r.members->empty()) rooms_.erase(name);
+            return protocol::errc::room_full;
+        }
+        // (Its frames are released under this lock: the seat's own mutex and atomics only.)
+        out.evicted = evicted_seat{oldest->id, oldest->away->dropped()};
+        auto const id = oldest->id;
+        held_.erase({&r, id});
+        remove_locked(rh, id);
+        rooms_[name] = rh;  // back in the map if that emptied it (a room of one)
+    }
+    auto const& old = *r.members;
+    out.room = rh;
     out.others.reserve(old.size());
     for (auto const& m : old) {
         out.others.push_back(m.id);
@@ -65,7 +80,7 @@ bool room_registry::leave(room_handle const& r, std::uint64_t id) {
     if (!r) return false;
     std::lock_guard lock(mutex_);
     if (!remove_locked(r, id)) return false;
-    held_.erase(id);
+    held_.erase({r.get(), id});
     return true;
 }
 
@@ -73,6 +88,10 @@ bool room_registry::remove_locked(room_handle const& r, std::uint64_t id) {
     auto const& old = *r->members;
     auto it = std::find_if(old.begin(), old.end(), [id](member const& m) { return m.id == id; });
     if (it == old.end()) return false;
+    // A seat leaving the room gives back what it held (its frames stay alive where others,
+    // or a write in flight, still hold them). Only atomics and the seat's own lock: no session
+    // code runs here.
+    if (it->away) it->away->release_hold();
     auto next = std::make_shared<member_list>();
     next->reserve(old.size() - 1);
     for (auto const& m : old)
@@ -115,7 +134,7 @@ bool room_registry::park(room_handle const& r, std::uint64_t id, std::shared_ptr
         m.deadline = deadline;
         m.claimed = false;
     });
-    if (ok) held_[id] = r;
+    if (ok) held_[{r.get(), id}] = r;
     return ok;
 }
 
@@ -156,7 +175,7 @@ void room_registry::unpark(room_handle const& r, std::uint64_t id, std::shared_p
         m.away.reset();
         m.claimed = false;
     });
-    held_.erase(id);
+    held_.erase({r.get(), id});
 }
 
 std::vector<released_seat> room_registry::expire(
@@ -164,7 +183,7 @@ std::vector<released_seat> room_registry::expire(
     std::vector<released_seat> out;
     std::lock_guard lock(mutex_);
     for (auto it = held_.begin(); it != held_.end();) {
-        auto const id = it->first;
+        auto const id = it->first.second;
         room_handle const r = it->second;
         auto const& list = *r->members;
         auto m =
@@ -223,6 +242,21 @@ std::vector<std::uint64_t> room_registry::members(room_handle const& r) const {
     for (auto const& m : *snapshot)
         ids.push_back(m.id);
     return ids;
+}
+
+roster room_registry::roster(room_handle const& r) const {
+    rooms::roster out;
+    if (!r) return out;
+    std::shared_ptr<member_list const> snapshot;
+    {
+        std::lock_guard rl(r->mutex);
+        snapshot = r->members;
+    }
+    for (auto const& m : *snapshot) {
+        out.ids.push_back(m.id);
+        if (m.away) out.away.push_back(m.id);
+    }
+    return out;
 }
 
 std::string const& room_registry::name(room_handle const& r) noexcept {

@@ -2,6 +2,7 @@
 
 #include <roomcast/text.hpp>
 
+#include <algorithm>
 #include <charconv>
 
 namespace roomcast::transport {
@@ -103,6 +104,14 @@ std::optional<net::ip::address> parse_forwarded_address(std::string_view e) {
     if (colon != std::string_view::npos && e.find(':', colon + 1) == std::string_view::npos)
         return parse_address(e.substr(0, colon));  // v4:port
     return parse_address(e);
+}
+
+std::string address_key(net::ip::address const& a) {
+    auto const u = unmapped(a);
+    if (u.is_v4()) return u.to_string();
+    auto bytes = u.to_v6().to_bytes();
+    std::fill(bytes.begin() + 8, bytes.end(), 0);
+    return net::ip::address_v6(bytes).to_string() + "/64";
 }
 
 }  // namespace roomcast::transport

@@ -5,6 +5,7 @@ namespace roomcast::transport {
 conn_ticket& conn_ticket::operator=(conn_ticket&& o) noexcept {
     if (this != &o) {
         if (owner_) owner_->release(address_, counted_);
+        memory = std::move(o.memory);
         owner_ = o.owner_;
         address_ = std::move(o.address_);
         counted_ = o.counted_;

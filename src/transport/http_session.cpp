@@ -119,7 +119,9 @@ void basic_http_session<Stream>::on_detect(error_code ec, bool tls) {
     if constexpr (!is_tls) {
         if (ec) return fail(ec, "detect");
         if (!tls) return do_read();  // the bytes read so far stay in buffer_ for the parser
-        // The connection moves to a TLS session with its ticket; this one ends here.
+        // The connection moves to a TLS session with its ticket; this one ends here. TLS
+        // buffers cost more memory: the ticket's charge grows by that much.
+        ticket_.memory.grow(connection_cost::tls_extra);
         std::make_shared<https_session>(std::move(stream_), std::move(buffer_), ctx_,
                                         std::move(ticket_), std::move(remote_))
             ->run();
@@ -325,7 +327,7 @@ void basic_http_session<Stream>::upgrade(request&& req) {
             if (!forwarded.empty()) forwarded += ',';
             forwarded += it->value();
         }
-        auto const client = ctx_.policy.proxies.client(peer.address(), forwarded).to_string();
+        auto const client = address_key(ctx_.policy.proxies.client(peer.address(), forwarded));
         conn_limiter::refusal why{};
         if (!ctx_.limiter.rebind(ticket_, client, why)) {
             ctx_.counters.connections_rejected.fetch_add(1, std::memory_order_relaxed);

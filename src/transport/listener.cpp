@@ -139,11 +139,26 @@ void listener::on_accept(error_code ec, tcp::socket socket) {
     }
     auto const addr = unmapped(ep.address());
 
+    // Near the memory budget a new connection is refused before it costs anything: the
+    // memory left is for the transfers already under way.
+    if (ctx_.counters.memory.near_limit()) {
+        auto const n =
+            ctx_.counters.connections_refused_memory.fetch_add(1, std::memory_order_relaxed);
+        if (n % 1000 == 0)
+            spdlog::warn(
+                "refused connection from {}: memory budget nearly used ({} of {} bytes; "
+                "{} refused so far)",
+                addr.to_string(), ctx_.counters.memory.used(), ctx_.counters.memory.limit(), n + 1);
+        refuse(socket, "503 Service Unavailable");
+        do_accept();
+        return;
+    }
+
     // A trusted proxy carries many clients: each is counted per address once its request
     // names it (http_session rebinds the ticket); the proxy itself counts only in the total.
     conn_limiter::refusal why{};
     auto ticket =
-        ctx_.limiter.try_acquire(addr.to_string(), why, !ctx_.policy.proxies.trusts(addr));
+        ctx_.limiter.try_acquire(address_key(addr), why, !ctx_.policy.proxies.trusts(addr));
     if (!ticket) {
         auto const n = ctx_.counters.connections_rejected.fetch_add(1, std::memory_order_relaxed);
         // Counted always; logged for the first and then every 1000th, so a flood cannot
@@ -156,6 +171,9 @@ void listener::on_accept(error_code ec, tcp::socket socket) {
         refuse(socket, why == conn_limiter::refusal::total ? "503 Service Unavailable"
                                                            : "429 Too Many Requests");
     } else {
+        ctx_.counters.memory.charge(memory_kind::connections, connection_cost::plain);
+        ticket.memory =
+            memory_charge(ctx_.counters.memory, memory_kind::connections, connection_cost::plain);
         std::make_shared<http_session>(std::move(socket), ctx_, std::move(ticket))->run();
     }
     do_accept();

@@ -18,14 +18,16 @@ send_queue::push_result send_queue::push(protocol::frame_ptr f, bool force) {
     return was_idle ? push_result::start : push_result::queued;
 }
 
-std::span<protocol::frame_ptr const> send_queue::begin_write() {
+void send_queue::begin_write(std::vector<protocol::frame_ptr>& batch) {
     std::size_t const take = std::min(limits_.max_batch, pending_frames());
-    inflight_.reserve(take);
+    batch.clear();
+    batch.reserve(take);
     inflight_bytes_ = 0;
     for (std::size_t i = 0; i < take; ++i) {
         inflight_bytes_ += pending_[head_]->wire_size();
-        inflight_.push_back(std::move(pending_[head_++]));
+        batch.push_back(std::move(pending_[head_++]));
     }
+    writing_ = take > 0;
     if (head_ == pending_.size()) {
         pending_.clear();
         head_ = 0;
@@ -34,13 +36,12 @@ std::span<protocol::frame_ptr const> send_queue::begin_write() {
         pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(head_));
         head_ = 0;
     }
-    return inflight_;
 }
 
 void send_queue::end_write() {
     bytes_ -= inflight_bytes_;
     inflight_bytes_ = 0;
-    inflight_.clear();
+    writing_ = false;
     release_if_idle();
 }
 
@@ -56,18 +57,15 @@ std::size_t send_queue::clear_pending() {
     return dropped;
 }
 
-std::vector<protocol::frame_ptr> send_queue::take_all() {
+std::vector<protocol::frame_ptr> send_queue::take_pending() {
     std::vector<protocol::frame_ptr> out;
-    out.reserve(inflight_.size() + pending_frames());
-    for (auto& f : inflight_)
-        out.push_back(std::move(f));
-    for (std::size_t i = head_; i < pending_.size(); ++i)
+    out.reserve(pending_frames());
+    for (std::size_t i = head_; i < pending_.size(); ++i) {
+        bytes_ -= pending_[i]->wire_size();
         out.push_back(std::move(pending_[i]));
-    inflight_.clear();
+    }
     pending_.clear();
     head_ = 0;
-    inflight_bytes_ = 0;
-    bytes_ = 0;
     release_if_idle();
     return out;
 }
@@ -75,7 +73,6 @@ std::vector<protocol::frame_ptr> send_queue::take_all() {
 void send_queue::release_if_idle() {
     if (!idle()) return;
     if (pending_.capacity() > keep_capacity) std::vector<protocol::frame_ptr>().swap(pending_);
-    if (inflight_.capacity() > keep_capacity) std::vector<protocol::frame_ptr>().swap(inflight_);
 }
 
 }  // namespace roomcast::transport

@@ -6,30 +6,93 @@
 namespace roomcast::ws {
 
 namespace {
-// A frame header can announce up to max_message bytes before sending any. Sizing the buffer for
-// all of it at once would let a client pin 32 MiB per connection for the price of 14 bytes, so
-// the first step is capped at 64 KiB; once that much has really arrived the buffer grows to the
-// full size (one copy of 64 KiB for a large photo).
-constexpr std::size_t eager_bytes = 64u << 10;
+// A chunk of a large message is sized to half of what has arrived so far, within these bounds:
+// the reader is never ahead of the client by more than that, and a 32 MiB message takes a
+// dozen chunks (each one iovec when it is relayed).
+constexpr std::size_t min_chunk = 64u << 10;
+constexpr std::size_t max_chunk = 8u << 20;
 }  // namespace
+
+bool frame_reader::events::on_chunked_message(std::vector<protocol::payload_chunk>&& chunks) {
+    std::string joined;
+    for (auto const& c : chunks)
+        joined.append(c.data.get(), c.size);
+    return on_message(std::move(joined), false);
+}
 
 frame_reader::status frame_reader::fail(std::uint16_t code, char const* why) {
     fail_code_ = code;
     fail_reason_ = why;
+    reset_message();  // nothing more is read into it: give its memory back now
     return status::failed;
 }
 
-frame_reader::status frame_reader::grow_for(std::size_t incoming) {
-    // Make room in msg_ for `incoming` more bytes of the current frame.
-    std::size_t const need = msg_pos_ + incoming;
-    if (need <= msg_.size()) return status::ok;
-    std::size_t target = msg_end_;
-    if (msg_pos_ < eager_bytes) target = std::min(msg_end_, std::max(need, eager_bytes));
-    msg_.resize(target);
-    return status::ok;
+void frame_reader::stop(std::uint16_t code, char const* why) {
+    if (fail_code_ == 0) fail(code, why);
+}
+
+void frame_reader::reset_message() noexcept {
+    msg_active_ = false;
+    chunked_ = false;
+    msg_size_ = 0;
+    frame_end_ = 0;
+    std::string().swap(msg_);
+    chunks_.clear();
+    chunk_bytes_ = 0;
+}
+
+std::span<char> frame_reader::writable() noexcept {
+    if (!chunked_) return {msg_.data() + msg_size_, msg_.size() - msg_size_};
+    if (chunks_.empty()) return {};
+    auto& c = chunks_.back();
+    return {c.data.get() + c.size, c.capacity - c.size};
+}
+
+void frame_reader::advance(std::size_t n) noexcept {
+    msg_size_ += n;
+    if (chunked_) chunks_.back().size += n;
+    remaining_ -= n;
+    frame_offset_ += n;
+}
+
+bool frame_reader::make_room(std::size_t want, events* ev) {
+    if (!writable().empty()) return true;
+    std::size_t const frame_left = frame_end_ - msg_size_;  // > 0: we are inside the payload
+    if (!chunked_ && frame_end_ <= contiguous_max) {
+        // Small message: one string, at most doubling and never past the frame's end.
+        std::size_t const target =
+            std::min(frame_end_, std::max(msg_size_ + std::min(want, frame_left), 2 * msg_.size()));
+        std::size_t const total = chunk_bytes_ + target;
+        if (ev && total > free_bytes && !ev->on_grow(total)) return false;
+        msg_.resize(target);
+        return true;
+    }
+    // Large message: chunks as the bytes arrive.
+    std::size_t const step = std::clamp(msg_size_ / 2, min_chunk, max_chunk);
+    std::size_t const cap = std::min(frame_left, step);
+    // A fragmented message that outgrew one string moves what it has into a first chunk (once,
+    // at most 64 KiB).
+    std::size_t const carried = chunked_ ? 0 : msg_size_;
+    std::size_t const total = chunk_bytes_ + carried + cap;
+    if (ev && total > free_bytes && !ev->on_grow(total)) return false;
+    if (!chunked_) {
+        chunked_ = true;
+        if (carried) {
+            protocol::payload_chunk first{std::make_unique_for_overwrite<char[]>(carried), carried,
+                                          carried};
+            std::memcpy(first.data.get(), msg_.data(), carried);
+            chunks_.push_back(std::move(first));
+            chunk_bytes_ += carried;
+        }
+        std::string().swap(msg_);
+    }
+    chunks_.push_back({std::make_unique_for_overwrite<char[]>(cap), 0, cap});
+    chunk_bytes_ += cap;
+    return true;
 }
 
 frame_reader::status frame_reader::on_header(events& ev) {
+    ev.on_frame();
     bool const control = static_cast<std::uint8_t>(cur_.op) >= 0x8;
     remaining_ = cur_.length;
     frame_offset_ = 0;
@@ -44,13 +107,14 @@ frame_reader::status frame_reader::on_header(events& ev) {
                 return fail(close_code::protocol_error, "new message inside fragmented one");
             msg_active_ = true;
             msg_text_ = cur_.op == opcode::text;
-            msg_.clear();
-            msg_pos_ = 0;
+            msg_size_ = 0;
         }
-        if (cur_.length > max_message_ - std::min<std::size_t>(msg_pos_, max_message_))
+        if (cur_.length > max_message_ - std::min<std::size_t>(msg_size_, max_message_))
             return fail(close_code::too_big, "message too big");
-        msg_end_ = msg_pos_ + static_cast<std::size_t>(cur_.length);
-        if (msg_.capacity() < msg_end_) msg_.reserve(std::min(msg_end_, msg_pos_ + eager_bytes));
+        frame_end_ = msg_size_ + static_cast<std::size_t>(cur_.length);
+        // A message announced large from its first frame goes straight to chunks; nothing is
+        // allocated until its bytes arrive.
+        if (!chunked_ && msg_size_ == 0 && frame_end_ > contiguous_max) chunked_ = true;
     }
     if (remaining_ == 0) return finish_frame(ev);
     return status::ok;
@@ -83,15 +147,26 @@ frame_reader::status frame_reader::finish_frame(events& ev) {
             break;
     }
     if (!cur_.fin) return status::ok;  // more fragments to come
-    msg_active_ = false;
-    msg_.resize(msg_pos_);
-    if (msg_text_ && !valid_utf8(msg_.data(), msg_.size()))
-        return fail(close_code::bad_payload, "text message is not UTF-8");
+    bool const text = msg_text_;
+    if (chunked_ && !text) {
+        auto chunks = std::move(chunks_);
+        reset_message();
+        return ev.on_chunked_message(std::move(chunks)) ? status::ok : status::stopped;
+    }
     std::string done;
-    done.swap(msg_);
-    msg_pos_ = 0;
-    msg_end_ = 0;
-    return ev.on_message(std::move(done), msg_text_) ? status::ok : status::stopped;
+    if (chunked_) {
+        // A large text message is joined into one string: the envelope is read from it.
+        done.reserve(msg_size_);
+        for (auto const& c : chunks_)
+            done.append(c.data.get(), c.size);
+    } else {
+        msg_.resize(msg_size_);
+        done.swap(msg_);
+    }
+    reset_message();
+    if (text && !valid_utf8(done.data(), done.size()))
+        return fail(close_code::bad_payload, "text message is not UTF-8");
+    return ev.on_message(std::move(done), text) ? status::ok : status::stopped;
 }
 
 frame_reader::status frame_reader::feed(char const* data, std::size_t n, events& ev) {
@@ -131,41 +206,42 @@ frame_reader::status frame_reader::feed(char const* data, std::size_t n, events&
             continue;
         }
         if (n == 0) return status::ok;
-        std::size_t const take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, n));
+        std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, n));
         if (static_cast<std::uint8_t>(cur_.op) >= 0x8) {
             std::size_t const at = ctl_.size();
             ctl_.append(reinterpret_cast<char const*>(p), take);
             unmask(ctl_.data() + at, take, cur_.key, frame_offset_);
+            remaining_ -= take;
+            frame_offset_ += take;
         } else {
-            grow_for(take);
-            std::memcpy(msg_.data() + msg_pos_, p, take);
-            unmask(msg_.data() + msg_pos_, take, cur_.key, frame_offset_);
-            msg_pos_ += take;
+            if (!make_room(take, &ev))
+                return fail(close_code::try_again_later, "server busy: try again later");
+            auto w = writable();
+            take = std::min(take, w.size());
+            std::memcpy(w.data(), p, take);
+            unmask(w.data(), take, cur_.key, frame_offset_);
+            advance(take);
         }
         p += take;
         n -= take;
-        remaining_ -= take;
-        frame_offset_ += take;
         if (remaining_ == 0) {
             if (auto s = finish_frame(ev); s != status::ok) return s;
         }
     }
 }
 
-std::span<char> frame_reader::direct_target(std::size_t min_size) {
+std::span<char> frame_reader::direct_target(std::size_t min_size, events* ev) {
     if (!in_frame_ || static_cast<std::uint8_t>(cur_.op) >= 0x8 || remaining_ < min_size) return {};
-    grow_for(static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, eager_bytes)));
-    std::size_t room =
-        std::min<std::size_t>(msg_.size() - msg_pos_, static_cast<std::size_t>(remaining_));
-    if (room == 0) return {};
-    return {msg_.data() + msg_pos_, room};
+    std::size_t const want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, max_chunk));
+    if (!make_room(want, ev)) return {};  // refused: feed() will fail the message
+    auto w = writable();
+    return w.first(std::min<std::size_t>(w.size(), static_cast<std::size_t>(remaining_)));
 }
 
 frame_reader::status frame_reader::commit_direct(std::size_t n, events& ev) {
-    unmask(msg_.data() + msg_pos_, n, cur_.key, frame_offset_);
-    msg_pos_ += n;
-    remaining_ -= n;
-    frame_offset_ += n;
+    unmask(writable().data(), n, cur_.key, frame_offset_);
+    advance(n);
     if (remaining_ == 0) return finish_frame(ev);
     return status::ok;
 }

@@ -164,6 +164,11 @@ server_flags=(--host 127.0.0.1 --port 0 --log-level info --log-format text
   --resume-grace "${grace_s}s")
 # Each churner rejoins many times a minute from the same few loopback addresses.
 grep -q -- --max-joins-per-minute <<<"$help_text" && server_flags+=(--max-joins-per-minute 0)
+# ... and stands for many clients: per-address caps on connections and held seats are off, so
+# that every drop holds a seat (the counters must add up); the memory budget stays on.
+grep -q -- --max-held-seats-per-ip <<<"$help_text" &&
+  server_flags+=(--max-connections-per-ip 100000 --max-held-seats-per-ip 0
+    --max-held-bytes-per-ip 0 --max-message-bytes-per-ip 0)
 
 start_server() {
   log "server: $server$([ "$asan" = 1 ] && echo " (ASan/UBSan build)")"

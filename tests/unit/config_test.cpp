@@ -70,8 +70,17 @@ TEST(Config, DefaultsWithNoArgsAndNoEnv) {
     EXPECT_EQ(c.http_timeout, 15s);
     EXPECT_EQ(c.max_room_members, 16u);
     EXPECT_EQ(c.max_connections, 100000u);
-    EXPECT_EQ(c.max_connections_per_ip, 1024u);
+    EXPECT_EQ(c.max_connections_per_ip, 256u);
     EXPECT_EQ(c.shutdown_timeout, 5s);
+    EXPECT_EQ(c.resume_buffer_bytes, 4u << 20);
+    EXPECT_EQ(c.memory_budget, 0u);  // automatic
+    EXPECT_EQ(c.max_message_bytes_per_ip, 128u << 20);
+    EXPECT_EQ(c.message_min_rate, 8u << 10);
+    EXPECT_EQ(c.send_min_rate, 256u << 10);
+    EXPECT_EQ(c.max_held_seats_per_ip, 8u);
+    EXPECT_EQ(c.max_held_bytes_per_ip, 16u << 20);
+    EXPECT_EQ(c.max_held_seats, 10000u);
+    EXPECT_EQ(c.max_held_bytes, 0u);
     EXPECT_EQ(roomcast::describe(c), roomcast::describe(d));
 }
 
@@ -143,6 +152,22 @@ std::vector<setting_case> const& settings() {
          [](config const& c) { return c.shutdown_timeout == 1500ms; }},
         {"--resume-grace", "ROOMCAST_RESUME_GRACE", "30s", "45s",
          [](config const& c) { return c.resume_grace == 30s; }},
+        {"--memory-budget", "ROOMCAST_MEMORY_BUDGET", "2GiB", "3GiB",
+         [](config const& c) { return c.memory_budget == (2ull << 30); }},
+        {"--max-message-bytes-per-ip", "ROOMCAST_MAX_MESSAGE_BYTES_PER_IP", "8MiB", "9MiB",
+         [](config const& c) { return c.max_message_bytes_per_ip == (8u << 20); }},
+        {"--message-min-rate", "ROOMCAST_MESSAGE_MIN_RATE", "1KiB", "2KiB",
+         [](config const& c) { return c.message_min_rate == 1024u; }},
+        {"--send-min-rate", "ROOMCAST_SEND_MIN_RATE", "64KiB", "65KiB",
+         [](config const& c) { return c.send_min_rate == (64u << 10); }},
+        {"--max-held-seats-per-ip", "ROOMCAST_MAX_HELD_SEATS_PER_IP", "3", "4",
+         [](config const& c) { return c.max_held_seats_per_ip == 3u; }},
+        {"--max-held-bytes-per-ip", "ROOMCAST_MAX_HELD_BYTES_PER_IP", "1MiB", "2MiB",
+         [](config const& c) { return c.max_held_bytes_per_ip == (1u << 20); }},
+        {"--max-held-seats", "ROOMCAST_MAX_HELD_SEATS", "100", "101",
+         [](config const& c) { return c.max_held_seats == 100u; }},
+        {"--max-held-bytes", "ROOMCAST_MAX_HELD_BYTES", "32MiB", "33MiB",
+         [](config const& c) { return c.max_held_bytes == (32u << 20); }},
         {"--resume-buffer-bytes", "ROOMCAST_RESUME_BUFFER_BYTES", "8MiB", "9MiB",
          [](config const& c) { return c.resume_buffer_bytes == (8u << 20); }},
         {"--public-url", "ROOMCAST_PUBLIC_URL", "https://photos.example.com/", "http://h:1",
@@ -252,7 +277,7 @@ TEST(Config, HelpCountsExactlyTheKnownVariables) {
         if (std::string(s.env).rfind("ROOMCAST_", 0) == 0) ++expected;
     // + ROOMCAST_QR and ROOMCAST_TLS_SELF_SIGNED, switches with tests of their own
     EXPECT_EQ(count, expected + 2);
-    EXPECT_EQ(expected, 29u);
+    EXPECT_EQ(expected, 37u);
 }
 
 TEST(Config, HelpShowsDefaults) {
@@ -641,4 +666,10 @@ TEST(Config, TlsSelfSignedIsASwitchAndTlsIsOffByDefault) {
     // The state directory's default is resolved at start, from XDG_STATE_HOME or HOME.
     EXPECT_EQ(run_ok({}, {{"HOME", "/root"}}).state_dir, "");
     EXPECT_CONTAINS(roomcast::config_help(), "env ROOMCAST_TLS_SELF_SIGNED, default off");
+}
+
+TEST(Config, AMemoryBudgetTooSmallToServeIsRefused) {
+    auto r = parse_config({"--memory-budget", "1MiB"}, {});
+    ASSERT_NE(std::get_if<roomcast::config_error>(&r), nullptr);
+    EXPECT_EQ(run_ok({"--memory-budget", "0"}, {}).memory_budget, 0u);  // 0: automatic
 }

@@ -461,6 +461,175 @@ TEST(FrameReader, HugeAnnouncedLengthDoesNotReserveItAll) {
     EXPECT_LE(r.buffered_bytes(), 2u << 20);
 }
 
+// An adversarial review found the reader grew its buffer to the whole announced size once
+// 64 KiB had arrived: 32 connections sending 2 MiB in all pinned 1 GiB. Memory must follow
+// what arrived: at most 1.5 × the bytes received + 64 KiB, whatever the header says.
+TEST(FrameReader, MemoryFollowsTheBytesThatArriveNotTheAnnouncedLength) {
+    std::size_t const max = 32u << 20;
+    for (bool direct : {false, true}) {
+        frame_reader r(max);
+        recorder rec;
+        std::string h = header_only(opcode::binary, max);
+        ASSERT_EQ(r.feed(h.data(), h.size(), rec), status::ok);
+        EXPECT_EQ(r.buffered_bytes(), 0u);  // a header alone costs nothing
+        std::size_t received = 0;
+        std::string chunk(4096, 'x');
+        while (received < (3u << 20)) {
+            if (direct) {
+                auto t = r.direct_target(1);
+                ASSERT_FALSE(t.empty());
+                std::size_t const n = std::min<std::size_t>(t.size(), 4096);
+                std::memset(t.data(), 'x', n);
+                ASSERT_EQ(r.commit_direct(n, rec), status::ok);
+                received += n;
+            } else {
+                ASSERT_EQ(r.feed(chunk.data(), chunk.size(), rec), status::ok);
+                received += chunk.size();
+            }
+            ASSERT_LE(r.buffered_bytes(), received + received / 2 + (64u << 10))
+                << "after " << received << " bytes (direct " << direct << ")";
+            EXPECT_EQ(r.message_bytes(), received);
+        }
+        EXPECT_TRUE(r.in_message());
+    }
+}
+
+/** Grants growth up to a limit, and records what it was asked and what arrived in chunks. */
+struct granting_recorder final : frame_reader::events {
+    std::size_t limit = 0;
+    std::vector<std::size_t> asked;
+    std::vector<std::size_t> chunk_sizes;
+    std::string chunked_payload;
+    std::size_t frames = 0;
+    std::size_t messages = 0;
+    bool on_message(std::string&&, bool) override {
+        ++messages;
+        return true;
+    }
+    bool on_chunked_message(std::vector<roomcast::protocol::payload_chunk>&& chunks) override {
+        ++messages;
+        for (auto const& c : chunks) {
+            chunk_sizes.push_back(c.size);
+            EXPECT_LE(c.size, c.capacity);
+            chunked_payload.append(c.data.get(), c.size);
+        }
+        return true;
+    }
+    bool on_ping(std::string_view) override { return true; }
+    bool on_pong() override { return true; }
+    void on_close(std::uint16_t, std::string_view) override {}
+    void on_frame() override { ++frames; }
+    bool on_grow(std::size_t total) override {
+        asked.push_back(total);
+        return total <= limit;
+    }
+};
+
+TEST(FrameReader, GrowthPast64KiBAsksFirstAndARefusalFailsWith1013AndFreesTheMessage) {
+    frame_reader r(32u << 20);
+    granting_recorder g;
+    g.limit = 1u << 20;
+    std::string const f = frame(opcode::binary, pattern(4u << 20, 3));
+    auto const st = r.feed(f.data(), f.size(), g);
+    EXPECT_EQ(st, status::failed);
+    EXPECT_EQ(r.fail_code(), close_code::try_again_later);
+    ASSERT_FALSE(g.asked.empty());
+    EXPECT_GT(g.asked.back(), g.limit);  // refused the step that would pass the limit
+    for (std::size_t i = 0; i + 1 < g.asked.size(); ++i)
+        EXPECT_LE(g.asked[i], g.limit);
+    EXPECT_EQ(r.buffered_bytes(), 0u);  // the failed message's memory is gone
+    EXPECT_EQ(g.messages, 0u);
+}
+
+TEST(FrameReader, SmallMessagesNeverAsk) {
+    frame_reader r(32u << 20);
+    granting_recorder g;
+    g.limit = 0;  // would refuse anything
+    std::string stream;
+    for (int i = 0; i < 50; ++i)
+        stream += frame(opcode::binary, pattern(60000, static_cast<unsigned>(i)));
+    EXPECT_EQ(r.feed(stream.data(), stream.size(), g), status::ok);
+    EXPECT_EQ(g.messages, 50u);
+    EXPECT_TRUE(g.asked.empty());
+}
+
+TEST(FrameReader, ALargeBinaryMessageArrivesInChunksWithItsBytesIntact) {
+    frame_reader r(32u << 20);
+    granting_recorder g;
+    g.limit = 64u << 20;
+    std::string const big = pattern((5u << 20) + 77, 11);
+    std::string const f = frame(opcode::binary, big);
+    for (std::size_t at = 0; at < f.size(); at += 65536)
+        ASSERT_EQ(r.feed(f.data() + at, std::min<std::size_t>(65536, f.size() - at), g),
+                  status::ok);
+    EXPECT_EQ(g.messages, 1u);
+    EXPECT_EQ(g.chunked_payload, big);
+    EXPECT_GE(g.chunk_sizes.size(), 2u);
+    EXPECT_LE(g.chunk_sizes.size(), 24u);  // few enough for one gathered write each
+    EXPECT_EQ(r.buffered_bytes(), 0u);
+}
+
+TEST(FrameReader, AFragmentedMessageThatOutgrowsOneStringKeepsItsBytes) {
+    // Small fragments first (one string), then past 64 KiB (chunks): the move between the
+    // two must keep every byte, for binary and for text (joined again for the envelope).
+    std::string const body = pattern(300000, 5);
+    for (auto op : {opcode::binary, opcode::text}) {
+        std::string const payload = op == opcode::text ? std::string(300000, 'a') : body;
+        std::string stream;
+        std::size_t at = 0;
+        bool first = true;
+        for (std::size_t n : {10u, 1000u, 40000u, 30000u, 100000u}) {
+            stream += frame(first ? op : opcode::cont, payload.substr(at, n), false);
+            at += n;
+            first = false;
+        }
+        stream += frame(opcode::cont, payload.substr(at), true);
+        auto o = run_every_way(stream, 1u << 20);
+        ASSERT_EQ(o.st, status::ok);
+        ASSERT_EQ(o.events.size(), 1u);
+        EXPECT_EQ(o.events[0].payload, payload);
+        EXPECT_EQ(o.events[0].text, op == opcode::text);
+    }
+}
+
+TEST(FrameReader, EveryFrameIsReportedContinuationsIncluded) {
+    // A message split into many fragments is that many frames to parse: each one counts
+    // against the sender's message budget (the review sent 200 000 uncounted fragments).
+    frame_reader r(1u << 20);
+    granting_recorder g;
+    std::string stream = frame(opcode::text, "a", false);
+    for (int i = 0; i < 999; ++i)
+        stream += frame(opcode::cont, "b", false);
+    stream += frame(opcode::ping, "");
+    stream += frame(opcode::cont, "c", true);
+    EXPECT_EQ(r.feed(stream.data(), stream.size(), g), status::ok);
+    EXPECT_EQ(g.frames, 1002u);
+    EXPECT_EQ(g.messages, 1u);
+}
+
+TEST(FrameReader, TheLimitCanChangeBetweenMessages) {
+    frame_reader r(100);
+    recorder rec;
+    std::string const ok = frame(opcode::text, std::string(100, 'a'));
+    EXPECT_EQ(r.feed(ok.data(), ok.size(), rec), status::ok);
+    r.set_max_message(50);
+    EXPECT_EQ(r.feed(ok.data(), ok.size(), rec), status::failed);
+    EXPECT_EQ(r.fail_code(), close_code::too_big);
+}
+
+TEST(FrameReader, StopFailsAtOnceAndFreesTheMessage) {
+    frame_reader r(1u << 20);
+    recorder rec;
+    std::string h = header_only(opcode::binary, 500000) + std::string(200000, 'x');
+    ASSERT_EQ(r.feed(h.data(), h.size(), rec), status::ok);
+    EXPECT_GT(r.buffered_bytes(), 0u);
+    r.stop(close_code::try_again_later, "busy");
+    EXPECT_EQ(r.fail_code(), close_code::try_again_later);
+    EXPECT_EQ(r.buffered_bytes(), 0u);
+    r.stop(close_code::protocol_error, "later");  // the first reason stays
+    EXPECT_EQ(r.fail_code(), close_code::try_again_later);
+}
+
 TEST(FrameReader, BufferIsReleasedAfterAMessage) {
     frame_reader r(4u << 20);
     recorder rec;

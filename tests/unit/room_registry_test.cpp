@@ -534,10 +534,17 @@ TEST(RoomRegistry, ConcurrentBroadcastsToOneRoomDeliverEverything) {
 
 }  // namespace
 
-static std::shared_ptr<roomcast::rooms::away_seat> seat(std::uint64_t id, std::size_t max_bytes) {
-    return std::make_shared<roomcast::rooms::away_seat>(
-        id, max_bytes, std::vector<roomcast::protocol::frame_ptr>{});
+namespace {
+roomcast::seat_totals test_totals;
+
+std::shared_ptr<roomcast::rooms::away_seat> seat(std::uint64_t id, std::size_t max_bytes) {
+    roomcast::rooms::seat_limits lim;
+    lim.per_seat_bytes = max_bytes;
+    auto s = std::make_shared<roomcast::rooms::away_seat>(id, lim, nullptr, test_totals);
+    EXPECT_TRUE(s->hold());
+    return s;
 }
+}  // namespace
 
 TEST(RoomRegistry, ExpireReleasesHeldSeatsAtTheirDeadlineAndCountsEachAsItGoes) {
     room_registry reg(4);
@@ -592,4 +599,132 @@ TEST(RoomRegistry, AnOverflowedSeatIsReleasedBeforeItsDeadlineWithItsLoss) {
     EXPECT_GE(lost, 2u);
     EXPECT_EQ(reg.held_count(), 0u);
     EXPECT_EQ(reg.members(r), (std::vector<std::uint64_t>{1}));
+}
+
+TEST(RoomRegistry, AFullRoomReleasesItsOldestHeldSeatForALiveJoiner) {
+    room_registry reg(3);
+    auto p1 = make_peer(1), p2 = make_peer(2), p3 = make_peer(3), p4 = make_peer(4);
+    auto r = join_ok(reg, "cam", p1, {});
+    join_ok(reg, "cam", p2, {1});
+    join_ok(reg, "cam", p3, {1, 2});
+    auto const t0 = room_registry::clock::now();
+    auto s3 = seat(3, 1024), s2 = seat(2, 1024);
+    ASSERT_TRUE(reg.park(r, 3, s3, t0 + std::chrono::seconds(20)));
+    ASSERT_TRUE(reg.park(r, 2, s2, t0 + std::chrono::seconds(30)));
+    reg.broadcast(r, 1, text("kept for 3"));
+    EXPECT_EQ(s3->buffered_bytes(), text("kept for 3")->wire_size());
+    auto j = reg.join("cam", p4, "t4");
+    ASSERT_TRUE(j);
+    ASSERT_TRUE(j->evicted);
+    EXPECT_EQ(j->evicted->id, 3u);  // parked first: earliest deadline
+    EXPECT_EQ(j->others, (std::vector<std::uint64_t>{1, 2}));
+    EXPECT_EQ(j->away, (std::vector<std::uint64_t>{2}));
+    EXPECT_EQ(reg.held_count(), 1u);
+    EXPECT_EQ(s3->buffered_bytes(), 0u);  // gave back what it held
+    // Only live members left besides seat 2: the next joiner takes seat 2's place.
+    auto p5 = make_peer(5);
+    auto j5 = reg.join("cam", p5, "t5");
+    ASSERT_TRUE(j5);
+    ASSERT_TRUE(j5->evicted);
+    EXPECT_EQ(j5->evicted->id, 2u);
+    // No held seat left: a live member is never evicted.
+    auto j6 = reg.join("cam", make_peer(6), "t6");
+    ASSERT_FALSE(j6);
+    EXPECT_EQ(j6.error(), errc::room_full);
+}
+
+TEST(RoomRegistry, ASeatBeingResumedIsNotEvicted) {
+    room_registry reg(2);
+    auto p1 = make_peer(1), p2 = make_peer(2);
+    auto r = join_ok(reg, "cam", p1, {});
+    ASSERT_TRUE(reg.join("cam", p2, "tok"));
+    ASSERT_TRUE(reg.park(r, 2, seat(2, 1024), room_registry::clock::now() + std::chrono::hours(1)));
+    ASSERT_TRUE(reg.claim("cam", "tok", "tok2"));  // a resume is under way
+    auto j = reg.join("cam", make_peer(3), "t3");
+    ASSERT_FALSE(j);
+    EXPECT_EQ(j.error(), errc::room_full);
+}
+
+TEST(RoomRegistry, ARoomOfOneWhoseOnlyMemberIsAHeldSeatStillWorks) {
+    room_registry reg(2);
+    auto p1 = make_peer(1), p2 = make_peer(2);
+    auto r = join_ok(reg, "solo", p1, {});
+    ASSERT_TRUE(reg.join("solo", p2, "t"));
+    auto const t = room_registry::clock::now() + std::chrono::hours(1);
+    ASSERT_TRUE(reg.park(r, 1, seat(1, 1024), t));
+    ASSERT_TRUE(reg.park(r, 2, seat(2, 1024), t));
+    auto p3 = make_peer(3), p4 = make_peer(4);
+    ASSERT_TRUE(reg.join("solo", p3, "t3"));
+    ASSERT_TRUE(reg.join("solo", p4, "t4"));
+    EXPECT_EQ(reg.room_count(), 1u);
+    EXPECT_EQ(reg.member_count(), 2u);
+    EXPECT_EQ(reg.held_count(), 0u);
+}
+
+TEST(RoomRegistry, ADuplicateIdInARoomIsRefused) {
+    room_registry reg(4);
+    join_ok(reg, "cam", make_peer(7), {});
+    auto j = reg.join("cam", make_peer(7), "t");
+    ASSERT_FALSE(j);
+    EXPECT_EQ(j.error(), std::errc::file_exists);
+    join_ok(reg, "other", make_peer(7), {});  // unique per room only
+}
+
+TEST(RoomRegistry, RosterSaysWhoIsAway) {
+    room_registry reg(4);
+    auto r = join_ok(reg, "cam", make_peer(1), {});
+    join_ok(reg, "cam", make_peer(2), {1});
+    ASSERT_TRUE(reg.park(r, 2, seat(2, 1024), room_registry::clock::now() + std::chrono::hours(1)));
+    auto who = reg.roster(r);
+    EXPECT_EQ(who.ids, (std::vector<std::uint64_t>{1, 2}));
+    EXPECT_EQ(who.away, (std::vector<std::uint64_t>{2}));
+}
+
+TEST(AwaySeat, CapsPerSeatPerAddressAndProcess) {
+    using roomcast::rooms::away_seat;
+    roomcast::seat_totals totals;
+    roomcast::rooms::seat_limits lim;
+    lim.per_seat_bytes = 1000;
+    lim.per_address_bytes = 1500;
+    lim.per_address_seats = 2;
+    lim.total_bytes = 1800;
+    lim.total_seats = 3;
+    auto home = std::make_shared<roomcast::address_usage>();
+    auto other = std::make_shared<roomcast::address_usage>();
+    auto a = std::make_shared<away_seat>(1, lim, home, totals);
+    auto b = std::make_shared<away_seat>(2, lim, home, totals);
+    auto c = std::make_shared<away_seat>(3, lim, home, totals);
+    ASSERT_TRUE(a->hold());
+    ASSERT_TRUE(b->hold());
+    EXPECT_FALSE(c->hold());  // a third seat for the same address
+    EXPECT_EQ(home->held_seats.load(), 2u);
+    auto d = std::make_shared<away_seat>(4, lim, other, totals);
+    auto e = std::make_shared<away_seat>(5, lim, other, totals);
+    ASSERT_TRUE(d->hold());
+    EXPECT_FALSE(e->hold());  // the process has 3
+    EXPECT_EQ(totals.seats.load(), 3u);
+
+    auto f = [](std::size_t n) { return make_frame(std::string(n - 4, 'z'), false); };  // n wire
+    a->deliver(f(900));
+    EXPECT_EQ(a->buffered_bytes(), 900u);
+    a->deliver(f(200));  // past its own 1000
+    EXPECT_TRUE(a->overflowed());
+    EXPECT_EQ(home->held_bytes.load(), 0u);
+    b->deliver(f(800));
+    d->deliver(f(900));
+    EXPECT_EQ(totals.bytes.load(), 1700u);
+    d->deliver(f(200));  // the process would pass 1800
+    EXPECT_TRUE(d->overflowed());
+    EXPECT_FALSE(b->overflowed());
+    EXPECT_EQ(totals.bytes.load(), 800u);
+
+    b->release_hold();
+    b->release_hold();  // idempotent
+    EXPECT_EQ(home->held_seats.load(), 1u);
+    EXPECT_EQ(home->held_bytes.load(), 0u);
+    a.reset();  // destroying a seat gives back what it holds
+    EXPECT_EQ(home->held_seats.load(), 0u);
+    d.reset();
+    EXPECT_EQ(totals.seats.load(), 0u);
+    EXPECT_EQ(totals.bytes.load(), 0u);
 }

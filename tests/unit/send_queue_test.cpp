@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,13 @@ frame_ptr frame_of_wire_size(std::size_t wire, char fill = 'x') {
 
 frame_ptr numbered(int i) {
     return make_frame(std::to_string(i), true);
+}
+
+// The writer's side of begin_write(): the batch is the caller's until the write completes.
+std::vector<frame_ptr> take(send_queue& q) {
+    std::vector<frame_ptr> batch;
+    q.begin_write(batch);
+    return batch;
 }
 
 send_queue::limits lim(std::size_t high, std::size_t max, std::size_t batch = 32) {
@@ -59,7 +67,7 @@ TEST(SendQueue, StartThenQueued) {
     EXPECT_EQ(q.push(numbered(2)), push_result::queued);  // pending, not yet writing
     EXPECT_FALSE(q.idle());
     EXPECT_FALSE(q.writing());
-    auto batch = q.begin_write();
+    auto batch = take(q);
     EXPECT_EQ(batch.size(), 2u);
     EXPECT_TRUE(q.writing());
     EXPECT_EQ(q.push(numbered(3)), push_result::queued);  // a write is in flight
@@ -67,7 +75,7 @@ TEST(SendQueue, StartThenQueued) {
     EXPECT_TRUE(q.has_pending());
     EXPECT_FALSE(q.writing());
     EXPECT_EQ(q.push(numbered(4)), push_result::queued);  // still pending frames
-    q.begin_write();
+    take(q);
     q.end_write();
     EXPECT_TRUE(q.idle());
     EXPECT_EQ(q.push(numbered(5)), push_result::start);  // idle again
@@ -83,7 +91,7 @@ TEST(SendQueue, FifoAcrossBatches) {
     std::vector<frame_ptr> written;
     int batches = 0;
     while (q.has_pending()) {
-        auto batch = q.begin_write();
+        auto batch = take(q);
         EXPECT_LE(batch.size(), 4u);
         EXPECT_FALSE(batch.empty());
         written.insert(written.end(), batch.begin(), batch.end());
@@ -109,7 +117,7 @@ TEST(SendQueue, MaxBatchRespected) {
         int expected_next = 0;
         while (q.has_pending()) {
             std::size_t const before = q.pending_frames();
-            auto batch = q.begin_write();
+            auto batch = take(q);
             EXPECT_EQ(batch.size(), std::min(batch_size, before));
             EXPECT_EQ(q.pending_frames(), before - batch.size());
             for (auto const& f : batch)
@@ -125,7 +133,7 @@ TEST(SendQueue, BatchStaysValidUntilEndWrite) {
     send_queue q(lim(1u << 20, 1u << 20, 8));
     for (int i = 0; i < 8; ++i)
         q.push(numbered(i));
-    auto batch = q.begin_write();
+    auto batch = take(q);
     ASSERT_EQ(batch.size(), 8u);
     // Pushing many more frames (and clearing them) must not disturb the in-flight batch.
     for (int i = 0; i < 3000; ++i)
@@ -134,6 +142,58 @@ TEST(SendQueue, BatchStaysValidUntilEndWrite) {
     for (int i = 0; i < 8; ++i)
         EXPECT_EQ(batch[static_cast<std::size_t>(i)]->payload, std::to_string(i));
     q.end_write();
+}
+
+TEST(SendQueue, TheBatchInFlightIsTheWritersNotTheQueues) {
+    // The regression behind a use-after-free: parking a seat used to MOVE the frames of the
+    // write in flight out of the queue, so the seat could free what the kernel was reading.
+    // Now the queue hands the batch over at begin_write and nothing it does touches it again.
+    send_queue q(lim(1u << 20, 1u << 20, 2));
+    q.push(numbered(0));
+    q.push(numbered(1));
+    q.push(numbered(2));
+    std::vector<frame_ptr> batch;
+    q.begin_write(batch);
+    ASSERT_EQ(batch.size(), 2u);
+    std::weak_ptr<roomcast::protocol::out_frame const> in_flight = batch[0];
+    auto pending = q.take_pending();  // what a held seat takes
+    ASSERT_EQ(pending.size(), 1u);
+    EXPECT_EQ(pending[0]->payload, "2");
+    pending.clear();  // the seat overflows and lets go of what it took
+    EXPECT_EQ(q.clear_pending(), 0u);
+    EXPECT_FALSE(in_flight.expired());  // still alive: the writer holds it
+    EXPECT_EQ(batch[0]->payload, "0");
+    EXPECT_EQ(q.bytes(), batch[0]->wire_size() + batch[1]->wire_size());
+    q.end_write();
+    EXPECT_EQ(q.bytes(), 0u);
+    batch.clear();  // the write completed: only now may it go
+    EXPECT_TRUE(in_flight.expired());
+}
+
+TEST(SendQueue, TakePendingLeavesTheInFlightBytesCounted) {
+    send_queue q(lim(1u << 20, 1u << 20, 1));
+    auto a = frame_of_wire_size(10), b = frame_of_wire_size(20), c = frame_of_wire_size(30);
+    q.push(a);
+    q.push(b);
+    q.push(c);
+    auto batch = take(q);
+    auto moved = q.take_pending();
+    EXPECT_EQ(moved.size(), 2u);
+    EXPECT_EQ(moved[0], b);
+    EXPECT_EQ(moved[1], c);
+    EXPECT_EQ(q.bytes(), 10u);
+    EXPECT_TRUE(q.writing());
+    q.end_write();
+    EXPECT_TRUE(q.idle());
+}
+
+TEST(SendQueue, AmendTracksAFrameThatChangedSize) {
+    send_queue q(lim(100, 1000));
+    q.push(frame_of_wire_size(10));
+    q.amend(5);
+    EXPECT_EQ(q.bytes(), 15u);
+    q.amend(-7);
+    EXPECT_EQ(q.bytes(), 8u);
 }
 
 TEST(SendQueue, BytesAccounting) {
@@ -146,11 +206,11 @@ TEST(SendQueue, BytesAccounting) {
     q.push(c);
     q.push(d);
     EXPECT_EQ(q.bytes(), 10u + 20 + 130 + 70000);
-    q.begin_write();                               // a, b in flight
+    take(q);                                       // a, b in flight
     EXPECT_EQ(q.bytes(), 10u + 20 + 130 + 70000);  // in-flight bytes still count
     q.end_write();
     EXPECT_EQ(q.bytes(), 130u + 70000);
-    q.begin_write();  // c, d
+    take(q);  // c, d
     q.push(a);
     EXPECT_EQ(q.bytes(), 130u + 70000 + 10);
     EXPECT_EQ(q.clear_pending(), 1u);  // drops a, keeps the in-flight c, d
@@ -177,7 +237,7 @@ TEST(SendQueue, OverflowRefusesWithoutQueuing) {
     EXPECT_EQ(q.push(frame_of_wire_size(2)), push_result::overflow);
     EXPECT_EQ(q.bytes(), 100u);
     EXPECT_EQ(q.pending_frames(), 2u);
-    auto batch = q.begin_write();
+    auto batch = take(q);
     EXPECT_EQ(batch.size(), 2u);
     // In-flight bytes still count toward the cap.
     EXPECT_EQ(q.push(frame_of_wire_size(2)), push_result::overflow);
@@ -217,7 +277,7 @@ TEST(SendQueue, CongestedStrictlyAboveHighWater) {
     EXPECT_FALSE(q.congested());  // at the mark is not above it
     q.push(frame_of_wire_size(2));
     EXPECT_TRUE(q.congested());
-    q.begin_write();  // the 60 in flight: still counted
+    take(q);  // the 60 in flight: still counted
     EXPECT_TRUE(q.congested());
     q.end_write();
     EXPECT_EQ(q.bytes(), 42u);
@@ -228,7 +288,7 @@ TEST(SendQueue, ClearPendingNeverDropsTheInFlightBatch) {
     send_queue q(lim(1000, 10000, 3));
     for (int i = 0; i < 10; ++i)
         q.push(numbered(i));
-    auto batch = q.begin_write();
+    auto batch = take(q);
     ASSERT_EQ(batch.size(), 3u);
     std::size_t const inflight_bytes =
         batch[0]->wire_size() + batch[1]->wire_size() + batch[2]->wire_size();
@@ -242,7 +302,7 @@ TEST(SendQueue, ClearPendingNeverDropsTheInFlightBatch) {
     // A close frame can still be queued after clearing, behind the in-flight batch.
     EXPECT_EQ(q.push(numbered(99), true), push_result::queued);
     q.end_write();
-    auto next = q.begin_write();
+    auto next = take(q);
     ASSERT_EQ(next.size(), 1u);
     EXPECT_EQ(next[0]->payload, "99");
     q.end_write();
@@ -265,9 +325,9 @@ TEST(SendQueue, ClearPendingAfterPartialBatches) {
     send_queue q(lim(1u << 20, 1u << 20, 2));
     for (int i = 0; i < 9; ++i)
         q.push(frame_of_wire_size(10));
-    q.begin_write();
+    take(q);
     q.end_write();
-    q.begin_write();
+    take(q);
     EXPECT_EQ(q.pending_frames(), 5u);
     EXPECT_EQ(q.clear_pending(), 5u);
     EXPECT_EQ(q.bytes(), 20u);
@@ -283,13 +343,13 @@ TEST(SendQueue, LongBacklogKeepsOrderThroughCompaction) {
     for (int round = 0; round < 600; ++round) {
         for (int k = 0; k < 9; ++k)
             q.push(numbered(next_push++));  // backlog grows
-        auto batch = q.begin_write();
+        auto batch = take(q);
         for (auto const& f : batch)
             ASSERT_EQ(f->payload, std::to_string(next_write++));
         q.end_write();
     }
     while (q.has_pending()) {
-        auto batch = q.begin_write();
+        auto batch = take(q);
         for (auto const& f : batch)
             ASSERT_EQ(f->payload, std::to_string(next_write++));
         q.end_write();
@@ -329,7 +389,7 @@ TEST(SendQueue, BytesMatchSumOfQueuedFramesUnderRandomOperations) {
             }
         } else if (op < 8) {
             if (model_inflight.empty()) {
-                auto batch = q.begin_write();
+                auto batch = take(q);
                 std::size_t take = std::min<std::size_t>(5, model_pending.size());
                 ASSERT_EQ(batch.size(), take);
                 for (std::size_t i = 0; i < take; ++i)

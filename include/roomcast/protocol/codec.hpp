@@ -26,6 +26,10 @@ struct relay_msg {};
 
 using message = std::variant<join_msg, leave_msg, relay_msg>;
 
+/** Largest join or leave message; also the largest message a connection may send before it
+ * has joined a room (nothing else is of use then). */
+inline constexpr std::size_t max_envelope_bytes = 4096;
+
 /** Longest room name accepted. */
 inline constexpr std::size_t max_room_length = 128;
 

@@ -15,10 +15,11 @@ enum class errc {
     not_joined,    // a relay or leave before any join
     room_full,     // the room already has max_room_members
     rate_limited,  // too many join attempts from this address: retry after retry_after_ms
+    server_busy,   // the server is near its memory budget: retry after retry_after_ms
 };
 
 /** One past the largest errc value (for per-code counters). */
-inline constexpr int errc_count = static_cast<int>(errc::rate_limited) + 1;
+inline constexpr int errc_count = static_cast<int>(errc::server_busy) + 1;
 
 /** The error category; its message() is the human-readable text sent to clients. */
 boost::system::error_category const& category() noexcept;

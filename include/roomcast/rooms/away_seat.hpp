@@ -1,7 +1,9 @@
 #pragma once
 
+#include <roomcast/memory_budget.hpp>
 #include <roomcast/rooms/peer.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -11,18 +13,41 @@
 
 namespace roomcast::rooms {
 
+/** How much held seats may keep: per seat, per client address and for the whole process. */
+struct seat_limits {
+    std::size_t per_seat_bytes = 4u << 20;
+    std::size_t per_address_bytes = 16u << 20;  // 0: no cap
+    std::size_t per_address_seats = 8;          // 0: no cap
+    std::size_t total_bytes = 256u << 20;       // 0: no cap
+    std::size_t total_seats = 10000;            // 0: no cap
+};
+
 /**
  * Stands in a room for a member whose connection dropped, for the grace period.
  *
- * Everything relayed to it is buffered in order, bounded in bytes. Past the bound it keeps
- * nothing more: it is marked overflowed, the loss is counted, and the registry releases the
- * seat at its next expiry pass. When the member comes back, attach() replays the buffer into
- * the new connection and then forwards later frames straight through, so order is kept
- * across the hand-over. Thread-safe.
+ * Everything relayed to it is buffered in order, bounded in bytes: per seat, per the owner's
+ * client address and for the process (seat_limits). Past a bound it keeps nothing more: it is
+ * marked overflowed, the loss is counted, and the registry releases the seat at its next
+ * expiry pass. When the member comes back, attach() replays the buffer into the new
+ * connection and then forwards later frames straight through, so order is kept across the
+ * hand-over. Thread-safe.
+ *
+ * The seat counts itself against its address and the process from hold() until
+ * release_hold() (the seat was taken back, expired, overflowed or evicted), whichever comes
+ * first; its frames are shared with other queues, so giving them up frees only what no one
+ * else holds (a write in flight keeps its own references).
  */
 class away_seat final : public peer {
   public:
-    away_seat(std::uint64_t id, std::size_t max_bytes, std::vector<protocol::frame_ptr> pending);
+    away_seat(std::uint64_t id, seat_limits const& limits, std::shared_ptr<address_usage> owner,
+              seat_totals& totals);
+    ~away_seat() override;
+
+    /** Takes a seat from the owner's address and the process; false (nothing taken) when
+     * either is at its seat cap. Call once, before the seat is parked. */
+    bool hold();
+    /** Gives back the seat and every byte it kept. Idempotent. */
+    void release_hold();
 
     std::uint64_t id() const noexcept override { return id_; }
     void deliver(protocol::frame_ptr const& f) override;
@@ -42,13 +67,19 @@ class away_seat final : public peer {
     std::size_t buffered_bytes() const;
 
   private:
+    void overflow_locked();
+    void give_back_bytes_locked();
+
     std::uint64_t const id_;
-    std::size_t const max_bytes_;
+    seat_limits const limits_;
+    std::shared_ptr<address_usage> const owner_;
+    seat_totals& totals_;
     mutable std::mutex mutex_;
     std::deque<protocol::frame_ptr> buffer_;
     std::size_t bytes_ = 0;
     std::size_t dropped_ = 0;
     bool overflowed_ = false;
+    bool holding_ = false;
     std::shared_ptr<peer> target_;
 };
 

@@ -25,11 +25,24 @@ class room;
 /** What a member holds while it is in a room: cheap to broadcast through, no lookup by name. */
 using room_handle = std::shared_ptr<room>;
 
+/** A held seat given up so that a live member could join a full room. */
+struct evicted_seat {
+    std::uint64_t id = 0;
+    std::size_t dropped = 0;  // frames relayed to it that it never delivered
+};
+
 /** A successful join: the room, and the ids of the members who were there before. */
 struct join_result {
     room_handle room;
-    std::vector<std::uint64_t> others;  // every other member, away ones included
-    std::vector<std::uint64_t> away;    // those of `others` whose seat is held for them
+    std::vector<std::uint64_t> others;    // every other member, away ones included
+    std::vector<std::uint64_t> away;      // those of `others` whose seat is held for them
+    std::optional<evicted_seat> evicted;  // the room was full: this held seat made way
+};
+
+/** Who is in a room: every member's id, and those of them whose seat is held. */
+struct roster {
+    std::vector<std::uint64_t> ids;
+    std::vector<std::uint64_t> away;
 };
 
 /** A seat taken back with its resume token (see claim()). */
@@ -68,8 +81,12 @@ class room_registry {
     using clock = std::chrono::steady_clock;
 
     /**
-     * Adds p to the named room, creating it. Fails with room_full at max_members (held seats
-     * count). `token` is the secret that lets this member take its seat back after a drop.
+     * Adds p to the named room, creating it. `token` is the secret that lets this member take
+     * its seat back after a drop. At max_members, the held seat (not being resumed) that was
+     * parked first is released to make way (a seat never keeps a live member out: seats can
+     * be parked by anyone who joined once, connections cannot); with none, fails with
+     * room_full. Fails with std::errc::file_exists when p's id is already in the room (ids are
+     * random: the caller draws another).
      */
     boost::system::result<join_result> join(std::string const& name, std::shared_ptr<peer> const& p,
                                             std::string token = {});
@@ -113,6 +130,8 @@ class room_registry {
 
     /** The ids of r's members (a snapshot). */
     std::vector<std::uint64_t> members(room_handle const& r) const;
+    /** The ids of r's members and which of them are away (a snapshot). */
+    rooms::roster roster(room_handle const& r) const;
 
     /** The name r was created with. */
     static std::string const& name(room_handle const& r) noexcept;
@@ -128,8 +147,9 @@ class room_registry {
     mutable std::mutex mutex_;
     std::unordered_map<std::string, room_handle> rooms_;
     std::size_t members_ = 0;
-    // Held seats by member id, so expire() looks at these alone.
-    std::map<std::uint64_t, room_handle> held_;
+    // Held seats by (room, member id), so expire() looks at these alone. Ids are random and
+    // unique within a room only.
+    std::map<std::pair<room const*, std::uint64_t>, room_handle> held_;
 };
 
 }  // namespace roomcast::rooms

@@ -49,6 +49,14 @@ class trusted_proxies {
 /** IPv4-mapped IPv6 (::ffff:a.b.c.d) as plain IPv4; anything else unchanged. */
 net::ip::address unmapped(net::ip::address const& a);
 
+/**
+ * The key per-address limits count a client under: an IPv4 address as it is, an IPv6 address
+ * by its /64 ("2001:db8:1:2::/64"), since one host or home is routinely given a whole /64 and
+ * could otherwise take a fresh address for every connection. IPv4-mapped addresses count as
+ * IPv4.
+ */
+std::string address_key(net::ip::address const& a);
+
 /** One X-Forwarded-For entry: "192.0.2.1", "192.0.2.1:4711", "2001:db8::1", "[2001:db8::1]:80". */
 std::optional<net::ip::address> parse_forwarded_address(std::string_view entry);
 

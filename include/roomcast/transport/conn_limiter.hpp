@@ -1,5 +1,7 @@
 #pragma once
 
+#include <roomcast/memory_budget.hpp>
+
 #include <cstddef>
 #include <mutex>
 #include <string>
@@ -14,7 +16,10 @@ class conn_ticket {
   public:
     conn_ticket() = default;
     conn_ticket(conn_ticket&& o) noexcept
-        : owner_(o.owner_), address_(std::move(o.address_)), counted_(o.counted_) {
+        : memory(std::move(o.memory)),
+          owner_(o.owner_),
+          address_(std::move(o.address_)),
+          counted_(o.counted_) {
         o.owner_ = nullptr;
     }
     conn_ticket& operator=(conn_ticket&& o) noexcept;
@@ -25,6 +30,9 @@ class conn_ticket {
     explicit operator bool() const noexcept { return owner_ != nullptr; }
     /** The client address this connection counts against (after rebind(), the forwarded one). */
     std::string const& address() const noexcept { return address_; }
+
+    /** The connection's fixed share of the memory budget, held as long as it is admitted. */
+    memory_charge memory;
 
   private:
     friend class conn_limiter;

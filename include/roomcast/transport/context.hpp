@@ -59,11 +59,20 @@ struct policies {
     origin_policy origins;
 };
 
+/** What a connection is charged to the memory budget for itself, whatever it does. */
+struct connection_cost {
+    /** Plain TCP: the session, the HTTP parser's buffers while it is HTTP, timers, strand. */
+    static constexpr std::size_t plain = 16u << 10;
+    /** Added for TLS: OpenSSL's and Asio's record buffers (~92 KB measured, DEPLOY.md). */
+    static constexpr std::size_t tls_extra = 96u << 10;
+};
+
 /** What every session needs from the server; outlives all of them. */
 struct context {
+    /** Sets the memory budget's limit (--memory-budget, or the default from the machine) in
+     * `s`, and the seat limits derived from it. */
     context(config const& c, rooms::room_registry& r, roomcast::stats& s, static_files const& f,
-            conn_limiter& l, session_tracker& t, policies const& p, address_limiter& j)
-        : cfg(c), rooms(r), counters(s), files(f), limiter(l), tracker(t), policy(p), joins(j) {}
+            conn_limiter& l, session_tracker& t, policies const& p, address_limiter& j);
 
     config const& cfg;
     rooms::room_registry& rooms;
@@ -73,17 +82,20 @@ struct context {
     session_tracker& tracker;
     policies const& policy;
     address_limiter& joins;  // join attempts per client address
+    address_ledger ledger;   // what each client address holds (partial messages, seats)
+    rooms::seat_limits seats;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     std::atomic<std::uint16_t> port{0};  // the port actually bound
     // Set before the listener runs when TLS is on: a connection whose first byte is a TLS
     // handshake is served over it; others stay plain. Null: every connection is plain.
     boost::asio::ssl::context* tls = nullptr;
 
-    /** A fresh connection id, unique in the process. */
-    std::uint64_t next_id() noexcept { return ids_.fetch_add(1, std::memory_order_relaxed); }
-
-  private:
-    std::atomic<std::uint64_t> ids_{1};
+    /**
+     * A fresh member id: 53 random bits from the CSPRNG (an exact integer in JavaScript), so
+     * ids say nothing about how many connections the server has had and cannot be guessed.
+     * Unique within a room (the registry refuses a duplicate and the session draws again).
+     */
+    static std::uint64_t next_id();
 };
 
 }  // namespace roomcast::transport

@@ -3,7 +3,6 @@
 #include <roomcast/protocol/frame.hpp>
 
 #include <cstddef>
-#include <span>
 #include <vector>
 
 namespace roomcast::transport {
@@ -12,16 +11,20 @@ namespace roomcast::transport {
  * One connection's outgoing frames: a FIFO bounded in bytes, written in batches.
  *
  * Pure (no Asio, no lock): the session guards it with its own mutex. Frames are shared
- * pointers, so a frame broadcast to N peers is queued N times but stored once. The batch being
- * written stays owned here until end_write(), so its buffers stay valid during the write.
- * Empty queues hold no heap memory.
+ * pointers, so a frame broadcast to N peers is queued N times but stored once.
+ *
+ * Ownership of a batch in flight: begin_write() MOVES the batch's frames out, into a vector
+ * the writer owns and keeps until its write has completed, whatever happens to this queue
+ * meanwhile (take_pending() for a held seat, clear_pending() on close). The queue only keeps
+ * counting the batch's bytes until end_write(). So nothing the queue does can free a buffer
+ * the kernel is still reading from. Empty queues hold no heap memory.
  */
 class send_queue {
   public:
     struct limits {
         std::size_t high_water = 4u << 20;  // congested() above this
         std::size_t max_bytes = 80u << 20;  // push() refuses past this
-        std::size_t max_batch = 32;         // frames per gathered write (2 buffers each)
+        std::size_t max_batch = 32;         // frames per gathered write
     };
 
     enum class push_result {
@@ -35,23 +38,28 @@ class send_queue {
     /** Appends f unless that would pass max_bytes. `force` ignores the cap (close frames). */
     push_result push(protocol::frame_ptr f, bool force = false);
 
-    /** Moves up to max_batch pending frames into the in-flight batch. Requires !writing(). */
-    std::span<protocol::frame_ptr const> begin_write();
+    /**
+     * Moves up to max_batch pending frames into `batch` (cleared first), which the caller owns
+     * until the write completes; marks the queue writing. Requires !writing().
+     */
+    void begin_write(std::vector<protocol::frame_ptr>& batch);
 
-    /** Releases the in-flight batch after its write completed. */
+    /** The batch's write completed (or failed): its bytes leave the count. */
     void end_write();
 
-    /** Drops every pending frame (not the in-flight batch). Returns how many were dropped. */
+    /** Drops every pending frame (not the batch in flight). Returns how many were dropped. */
     std::size_t clear_pending();
 
-    /**
-     * Every frame, in flight and pending, in order (for a held seat). Pending frames are
-     * removed; the in-flight batch is only copied, since a write may still be reading its
-     * buffers: it leaves the queue at end_write() as usual.
-     */
-    std::vector<protocol::frame_ptr> take_all();
+    /** Moves every pending frame out, in order (for a held seat); the batch in flight stays
+     * with its writer. */
+    std::vector<protocol::frame_ptr> take_pending();
 
-    bool writing() const noexcept { return !inflight_.empty(); }
+    /** A pending frame changed size by `delta` bytes (the one pong, answering a later ping). */
+    void amend(std::ptrdiff_t delta) noexcept {
+        bytes_ = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(bytes_) + delta);
+    }
+
+    bool writing() const noexcept { return writing_; }
     bool has_pending() const noexcept { return head_ < pending_.size(); }
     bool idle() const noexcept { return !writing() && !has_pending(); }
     std::size_t pending_frames() const noexcept { return pending_.size() - head_; }
@@ -66,7 +74,7 @@ class send_queue {
     limits limits_;
     std::vector<protocol::frame_ptr> pending_;
     std::size_t head_ = 0;  // pending_[head_..] are waiting
-    std::vector<protocol::frame_ptr> inflight_;
+    bool writing_ = false;
     std::size_t inflight_bytes_ = 0;
     std::size_t bytes_ = 0;
 };

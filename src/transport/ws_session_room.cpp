@@ -1,0 +1,288 @@
+// basic_ws_session: what a client's message means. Text goes through protocol::parse (join,
+// leave, or relay); binary is relayed as it is; and a member's seat is held when its
+// connection ends without a leave, and taken back with its resume token.
+#include "roomcast/transport/ws_session.hpp"
+
+#include "ws_session_detail.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace roomcast::transport {
+
+template <class Stream>
+memory_charge basic_ws_session<Stream>::frame_charge(std::size_t capacity) {
+    // The message's memory moves from the reader to the frame, and its charge with it: still
+    // this address's (max-message-bytes-per-ip) until the last recipient is done with it, so
+    // an address cannot pile up memory in queues it never reads either. What arrived within
+    // the last read was not charged yet: it is now, forced, since the bytes exist.
+    auto& mem = ctx_.counters.memory;
+    std::size_t const moved = std::min(partial_charged_, capacity);
+    partial_charged_ -= moved;
+    mem.transfer(memory_kind::partial_messages, memory_kind::frames, moved);
+    if (std::size_t const extra = capacity - moved) {
+        mem.charge(memory_kind::frames, extra);
+        usage_->message_bytes.fetch_add(extra, std::memory_order_relaxed);
+    }
+    return memory_charge(mem, memory_kind::frames, capacity, usage_);
+}
+
+template <class Stream>
+bool basic_ws_session<Stream>::on_message(std::string&& payload, bool text) {
+    if (state_ != state::open) return true;  // after our close frame: ignore data
+    ctx_.counters.messages_in.fetch_add(1, std::memory_order_relaxed);
+    if (!text) {
+        if (!room_) {
+            reply_error(protocol::errc::not_joined);
+            return true;
+        }
+        std::size_t const capacity = payload.capacity();
+        relay(protocol::make_frame(std::move(payload), false, last_heard_, frame_charge(capacity)));
+        return true;
+    }
+    auto parsed = protocol::parse(payload);
+    if (!parsed) {
+        auto const code = static_cast<protocol::errc>(parsed.error().value());
+        spdlog::debug("ws {} {}: {}", id_, remote_, protocol::wire_code(code));
+        reply_error(code);
+        return true;
+    }
+    std::visit(
+        [&](auto&& m) {
+            using T = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<T, protocol::join_msg>) {
+                on_join(std::move(m));
+            } else if constexpr (std::is_same_v<T, protocol::leave_msg>) {
+                on_leave();
+            } else if (!room_) {
+                reply_error(protocol::errc::not_joined);
+            } else {
+                std::size_t const capacity = payload.capacity();
+                relay(protocol::make_frame(std::move(payload), true, last_heard_,
+                                           frame_charge(capacity)));
+            }
+        },
+        std::move(*parsed));
+    return true;
+}
+
+template <class Stream>
+bool basic_ws_session<Stream>::on_chunked_message(std::vector<protocol::payload_chunk>&& chunks) {
+    // A large binary message, relayed in the chunks it was read into: never copied.
+    if (state_ != state::open) return true;
+    ctx_.counters.messages_in.fetch_add(1, std::memory_order_relaxed);
+    if (!room_) {
+        reply_error(protocol::errc::not_joined);
+        return true;
+    }
+    std::size_t capacity = 0;
+    for (auto const& c : chunks)
+        capacity += c.capacity;
+    relay(protocol::make_frame(std::move(chunks), false, last_heard_, frame_charge(capacity)));
+    return true;
+}
+
+template <class Stream>
+bool basic_ws_session<Stream>::resume_seat(protocol::join_msg const& j) {
+    auto token = detail::new_token();
+    auto c = ctx_.rooms.claim(j.room, *j.resume, token);
+    if (!c) return false;
+    leave_room(true);
+    auto const old_id = id_;
+    id_ = c->id;
+    auto joined = protocol::encode_joined(j.room, id_, c->others, c->away, token, true);
+    std::size_t replayed = 0;
+    // The seat hands over under its own lock: the joined reply, then what it kept, then
+    // whatever arrives later, all in order.
+    if (!c->seat->attach(this->shared_from_this(), joined, replayed)) {
+        id_ = old_id;
+        spdlog::info("ws {} {}: seat {} in {} overflowed before it was resumed; joining afresh",
+                     id_, remote_, c->id, j.room);
+        return false;
+    }
+    room_ = c->room;
+    resume_token_ = std::move(token);
+    update_message_limit();
+    ctx_.rooms.unpark(room_, id_, this->shared_from_this());
+    ctx_.counters.seats_resumed.fetch_add(1, std::memory_order_relaxed);
+    ctx_.counters.frames_replayed.fetch_add(replayed, std::memory_order_relaxed);
+    ctx_.rooms.broadcast(room_, id_, protocol::encode_peer_back(id_));
+    spdlog::debug("ws {} {} resumed its seat in {} ({} frames replayed)", id_, remote_, j.room,
+                  replayed);
+    return true;
+}
+
+template <class Stream>
+void basic_ws_session<Stream>::announce_evicted(rooms::room_handle const& r,
+                                                rooms::evicted_seat const& e) {
+    ctx_.counters.seats_evicted.fetch_add(1, std::memory_order_relaxed);
+    ctx_.counters.frames_dropped.fetch_add(e.dropped, std::memory_order_relaxed);
+    spdlog::info("seat {} in {} released to let a member into the full room ({} frames lost)", e.id,
+                 rooms::room_registry::name(r), e.dropped);
+    ctx_.rooms.broadcast(r, id_, protocol::encode_peer_left(e.id));
+}
+
+template <class Stream>
+void basic_ws_session<Stream>::on_join(protocol::join_msg&& j) {
+    // Every attempt counts, resumes too: room names and resume tokens must not be guessable
+    // by trying many.
+    std::chrono::milliseconds retry{};
+    if (!ctx_.joins.try_take(ticket_.address(), clock::now(), retry)) {
+        auto const n = ctx_.counters.joins_refused.fetch_add(1, std::memory_order_relaxed);
+        if (n % 100 == 0)
+            spdlog::info(
+                "ws {} {}: join refused: over {} join attempts a minute ({} refused in "
+                "all; logged every 100th)",
+                id_, remote_, ctx_.cfg.max_joins_per_minute, n + 1);
+        reply_error(protocol::errc::rate_limited, static_cast<std::uint64_t>(retry.count()));
+        return;
+    }
+    // A resume brings back what the seat already held: it is let in even near the budget.
+    if (j.resume && resume_seat(j)) return;
+    if (room_ && rooms::room_registry::name(room_) == j.room) {
+        // Already there: answer again, change nothing.
+        auto who = ctx_.rooms.roster(room_);
+        std::erase(who.ids, id_);
+        reply(protocol::encode_joined(j.room, id_, who.ids, who.away, resume_token_));
+        return;
+    }
+    if (ctx_.counters.memory.near_limit()) {
+        auto const n = ctx_.counters.joins_refused_memory.fetch_add(1, std::memory_order_relaxed);
+        if (n % 100 == 0)
+            spdlog::warn(
+                "ws {} {}: join refused: memory budget nearly used ({} of {} bytes; {} "
+                "refused in all, logged every 100th)",
+                id_, remote_, ctx_.counters.memory.used(), ctx_.counters.memory.limit(), n + 1);
+        reply_error(protocol::errc::server_busy, 1000);
+        return;
+    }
+    // Join the new room first: a refused join (room-full) leaves the connection where it was.
+    auto token = detail::new_token();
+    auto joined = ctx_.rooms.join(j.room, this->shared_from_this(), token);
+    if (!joined && joined.error() == std::errc::file_exists) {
+        // Another member of that room drew the same random id (about 1 in 10^14): draw again.
+        // The id names this connection in its current room too, so it leaves that first.
+        leave_room(true);
+        id_ = context::next_id();
+        joined = ctx_.rooms.join(j.room, this->shared_from_this(), token);
+    }
+    if (!joined) {
+        spdlog::info("ws {} {}: room {} is full", id_, remote_, j.room);
+        reply_error(protocol::errc::room_full);
+        return;
+    }
+    leave_room(true);
+    room_ = std::move(joined->room);
+    resume_token_ = std::move(token);
+    update_message_limit();
+    reply(protocol::encode_joined(j.room, id_, joined->others, joined->away, resume_token_));
+    if (joined->evicted) announce_evicted(room_, *joined->evicted);
+    ctx_.rooms.broadcast(room_, id_, protocol::encode_peer_joined(id_));
+    spdlog::debug("ws {} {} joined {} ({} others)", id_, remote_, j.room, joined->others.size());
+}
+
+template <class Stream>
+void basic_ws_session<Stream>::on_leave() {
+    if (!room_) {
+        reply_error(protocol::errc::not_joined);
+        return;
+    }
+    std::string const name = rooms::room_registry::name(room_);
+    leave_room(true);
+    reply(protocol::encode_left(name));
+}
+
+template <class Stream>
+void basic_ws_session<Stream>::leave_room(bool announce) {
+    if (!room_) return;
+    auto r = std::move(room_);
+    room_.reset();
+    update_message_limit();
+    if (ctx_.rooms.leave(r, id_) && announce)
+        ctx_.rooms.broadcast(r, id_, protocol::encode_peer_left(id_));
+}
+
+template <class Stream>
+void basic_ws_session<Stream>::park_seat() {
+    if (!room_) return;
+    auto seat = std::make_shared<rooms::away_seat>(id_, ctx_.seats, usage_, ctx_.counters.held);
+    if (!seat->hold()) {
+        // This address (or the process) holds as many seats as it may: the member leaves.
+        ctx_.counters.seats_refused.fetch_add(1, std::memory_order_relaxed);
+        spdlog::info(
+            "ws {} {}: seat not held: {} seats held for this address (max {}), {} in "
+            "all (max {})",
+            id_, remote_, usage_->held_seats.load(std::memory_order_relaxed),
+            ctx_.cfg.max_held_seats_per_ip,
+            ctx_.counters.held.seats.load(std::memory_order_relaxed), ctx_.cfg.max_held_seats);
+        leave_room(true);
+        return;
+    }
+    {
+        // One critical section: from here on every deliver() lands in the seat, after the
+        // frames that were queued (and maybe not received) on this connection. The seat is
+        // new and unshared, so taking its lock under ours cannot deadlock.
+        std::lock_guard lock(out_mutex_);
+        accepting_ = false;
+        // The frames of the write in flight are COPIED into the seat, never moved: batch_
+        // keeps them until on_write, since the kernel may still be reading them. Those the
+        // kernel has taken in full are not kept (the client may still have lost them with the
+        // connection; it only ever gets duplicates, never gaps, around a resume).
+        std::size_t at = 0;
+        for (auto const& f : batch_) {
+            at += f->wire_size();
+            if (at > batch_written_ && detail::is_data_frame(f)) seat->deliver(f);
+        }
+        std::size_t const before = queue_.bytes();
+        auto pending = queue_.take_pending();
+        ctx_.counters.queued_bytes.fetch_sub(static_cast<std::int64_t>(before - queue_.bytes()),
+                                             std::memory_order_relaxed);
+        for (auto const& f : pending)
+            if (detail::is_data_frame(f)) seat->deliver(f);
+        pong_waiting_.reset();
+        parked_ = seat;
+    }
+    auto r = std::move(room_);
+    room_.reset();
+    update_message_limit();
+    auto const deadline = clock::now() + ctx_.cfg.resume_grace;
+    if (!ctx_.rooms.park(r, id_, seat, deadline)) {
+        seat->release_hold();
+        return;
+    }
+    ctx_.counters.seats_held.fetch_add(1, std::memory_order_relaxed);
+    ctx_.rooms.broadcast(r, id_, protocol::encode_peer_away(id_));
+    spdlog::debug("ws {} {}: connection lost; seat in {} held for {} ms", id_, remote_,
+                  rooms::room_registry::name(r), ctx_.cfg.resume_grace.count());
+}
+
+template <class Stream>
+void basic_ws_session<Stream>::relay(protocol::frame_ptr frame) {
+    // One frame, shared by every recipient: the sender's bytes, with the header made once.
+    auto res = ctx_.rooms.broadcast(room_, id_, frame);
+    if (res.delivered) ctx_.counters.frames_relayed.fetch_add(1, std::memory_order_relaxed);
+    if (res.congested && res.congested->notify_when_drained(this->weak_from_this())) {
+        // A recipient is over its high-water mark: stop reading so TCP pushes back on the
+        // sender, instead of queueing without bound or dropping.
+        paused_ = true;
+        window_stalled_by_us_ = true;
+        ctx_.counters.read_pauses.fetch_add(1, std::memory_order_relaxed);
+    }
+}
+
+template <class Stream>
+void basic_ws_session<Stream>::reply(protocol::frame_ptr const& f) {
+    deliver(f);
+}
+
+template <class Stream>
+void basic_ws_session<Stream>::reply_error(protocol::errc code, std::uint64_t retry_after_ms) {
+    ctx_.counters.protocol_errors.fetch_add(1, std::memory_order_relaxed);
+    ctx_.counters.errors_by_code[static_cast<std::size_t>(code)].fetch_add(
+        1, std::memory_order_relaxed);
+    reply(protocol::encode_error(code, retry_after_ms));
+}
+
+template class basic_ws_session<tcp::socket>;
+template class basic_ws_session<tls_stream>;
+
+}  // namespace roomcast::transport
