@@ -2,6 +2,8 @@
 # Builds the libFuzzer targets (clang) and runs each for FUZZ_SECONDS (default 30) from its seed
 # corpus in fuzz/corpus/<target>. New inputs go to build/fuzz/corpus/<target>, not the repo.
 # Longer runs: FUZZ_SECONDS=3600 scripts/fuzz.sh codec
+# `seat` inputs are scripts (see fuzz/seat_fuzz.cpp): a few hundred ops are plenty, so its inputs
+# are capped at 1 KiB; the others take up to 128 KiB of raw bytes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --fuzz
@@ -9,12 +11,14 @@ cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz
 seconds=${FUZZ_SECONDS:-30}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(codec frame_reader target config session)
+[ ${#targets[@]} -gt 0 ] || targets=(codec frame_reader target config session seat)
 for t in "${targets[@]}"; do
   work=build/fuzz/corpus/$t
   mkdir -p "$work"
+  max_len=131072
+  [ "$t" != seat ] || max_len=1024
   echo "=== fuzz $t for ${seconds}s"
   build/fuzz/fuzz/${t}_fuzz "$work" "fuzz/corpus/$t" -max_total_time="$seconds" \
-    -max_len=131072 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 2>&1 | tail -n 12
+    -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 2>&1 | tail -n 12
   # libFuzzer exits non-zero on a crash; pipefail carries it out.
 done
