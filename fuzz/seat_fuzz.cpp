@@ -94,11 +94,12 @@ constexpr std::size_t unlimited = std::numeric_limits<std::size_t>::max();
 
 config make_config() {
     config c;
-    // Small limits, so scripts reach them: two large messages overflow a seat.
+    // Small limits, so scripts reach them: one large message overflows a seat (a seat holds
+    // less than a message may carry) and passes a send queue's high-water mark.
     c.max_message_bytes = 96u << 10;
     c.send_high_water_bytes = 32u << 10;
     c.send_max_bytes = 256u << 10;
-    c.resume_buffer_bytes = 128u << 10;
+    c.resume_buffer_bytes = 64u << 10;
     c.http_header_limit = 2048;
     c.http_body_limit = 256;
     // No timer may fire within an input: the script, not the clock, decides what happens when.

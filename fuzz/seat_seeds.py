@@ -118,7 +118,7 @@ SEEDS = {
                            data(A, 90000), run(), window(B, "unlimited"), run()],
     # B closes with 1001 while its write is stalled, but the seat never overflows.
     "near_inflight_small": [connect(UNLIMITED), connect(UNLIMITED), run(), window(B, "closed"),
-                            data(A, 60000), run(), close(B, 1001), run(), data(A, 20000),
+                            data(A, 30000), run(), close(B, 1001), run(), data(A, 20000),
                             run(), window(B, "unlimited"), run()],
     # B's window is open, so no write is in flight when it closes with 1001.
     "near_overflow_reading": [connect(UNLIMITED), connect(UNLIMITED), run(), data(A, 60000),
