@@ -57,9 +57,9 @@ struct stats {
     counter frames_dropped{0};   // queued frames discarded because their connection closed
     counter read_pauses{0};      // a sender paused because a recipient was congested
 
-    counter protocol_errors{0};               // error replies sent (bad-json, bad-message, ...)
-    std::array<counter, 8> errors_by_code{};  // the same, indexed by protocol::errc
-    counter upgrades_refused_origin{0};       // 403: a page of another origin asked for a WebSocket
+    counter protocol_errors{0};                // error replies sent (bad-json, bad-message, ...)
+    std::array<counter, 16> errors_by_code{};  // the same, indexed by protocol::errc
+    counter upgrades_refused_origin{0};  // 403: a page of another origin asked for a WebSocket
     counter rate_limited{0};   // a connection's reads paused: over its messages or bytes per second
     counter joins_refused{0};  // join attempts over max-joins-per-minute for the address
     counter close_slow_reader{0};  // 1008: queue past the hard cap or no write progress

@@ -24,6 +24,8 @@ class category_impl final : public boost::system::error_category {
                 return "the room is full";
             case errc::rate_limited:
                 return "too many join attempts from this address; try again later";
+            case errc::reserved_type:
+                return "that type is reserved for the server's own messages and is not relayed";
         }
         return "unknown protocol error";
     }
@@ -50,6 +52,8 @@ std::string_view wire_code(errc e) noexcept {
             return "room-full";
         case errc::rate_limited:
             return "rate-limited";
+        case errc::reserved_type:
+            return "reserved-type";
     }
     return "error";
 }

@@ -9,16 +9,17 @@ namespace roomcast::protocol {
 
 /** Protocol errors a client is told about; the connection stays open after each. */
 enum class errc {
-    bad_json = 1,  // the text frame is not JSON
-    bad_message,   // not an object; type missing or not a string; a field of the wrong type
-    bad_room,      // room name empty, too long, or outside [A-Za-z0-9_-]
-    not_joined,    // a relay or leave before any join
-    room_full,     // the room already has max_room_members
-    rate_limited,  // too many join attempts from this address: retry after retry_after_ms
+    bad_json = 1,   // the text frame is not JSON
+    bad_message,    // not an object; type missing or not a string; a field of the wrong type
+    bad_room,       // room name empty, too long, or outside [A-Za-z0-9_-]
+    not_joined,     // a relay or leave before any join
+    room_full,      // the room already has max_room_members
+    rate_limited,   // too many join attempts from this address: retry after retry_after_ms
+    reserved_type,  // a text message whose type is one the server sends (not relayed)
 };
 
 /** One past the largest errc value (for per-code counters). */
-inline constexpr int errc_count = static_cast<int>(errc::rate_limited) + 1;
+inline constexpr int errc_count = static_cast<int>(errc::reserved_type) + 1;
 
 /** The error category; its message() is the human-readable text sent to clients. */
 boost::system::error_category const& category() noexcept;
