@@ -124,6 +124,13 @@ class envelope_sax {
     field current_ = field::none;
 };
 
+// The type of a message the server sends: a compile error unless it is reserved, so that no
+// client can relay a frame that looks like one of ours.
+consteval char const* server_type(char const* type) {
+    if (!is_reserved_type(type)) throw "every type the server sends must be in reserved_types";
+    return type;
+}
+
 // Small server messages are rare; building them with nlohmann keeps the escaping right.
 frame_ptr text_frame(json const& j) {
     return make_frame(j.dump(), true);
@@ -158,13 +165,14 @@ boost::system::result<message> parse(std::string_view text) {
         return message{std::move(j)};
     }
     if (type == "leave") return message{leave_msg{}};
+    if (is_reserved_type(type)) return errc::reserved_type;
     return message{relay_msg{}};
 }
 
 frame_ptr encode_joined(std::string_view room, std::uint64_t id,
                         std::span<std::uint64_t const> peers, std::span<std::uint64_t const> away,
                         std::string_view resume, bool resumed) {
-    json j = {{"type", "joined"},
+    json j = {{"type", server_type("joined")},
               {"room", room},
               {"id", id},
               {"peers", json(std::vector<std::uint64_t>(peers.begin(), peers.end()))},
@@ -175,28 +183,29 @@ frame_ptr encode_joined(std::string_view room, std::uint64_t id,
 }
 
 frame_ptr encode_left(std::string_view room) {
-    return reply_frame(json{{"type", "left"}, {"room", room}});
+    return reply_frame(json{{"type", server_type("left")}, {"room", room}});
 }
 
 frame_ptr encode_peer_joined(std::uint64_t id) {
-    return text_frame(json{{"type", "peer-joined"}, {"id", id}});
+    return text_frame(json{{"type", server_type("peer-joined")}, {"id", id}});
 }
 
 frame_ptr encode_peer_left(std::uint64_t id) {
-    return text_frame(json{{"type", "peer-left"}, {"id", id}});
+    return text_frame(json{{"type", server_type("peer-left")}, {"id", id}});
 }
 
 frame_ptr encode_peer_away(std::uint64_t id) {
-    return text_frame(json{{"type", "peer-away"}, {"id", id}});
+    return text_frame(json{{"type", server_type("peer-away")}, {"id", id}});
 }
 
 frame_ptr encode_peer_back(std::uint64_t id) {
-    return text_frame(json{{"type", "peer-back"}, {"id", id}});
+    return text_frame(json{{"type", server_type("peer-back")}, {"id", id}});
 }
 
 frame_ptr encode_error(errc code, std::uint64_t retry_after_ms) {
-    json j{
-        {"type", "error"}, {"code", wire_code(code)}, {"message", make_error_code(code).message()}};
+    json j{{"type", server_type("error")},
+           {"code", wire_code(code)},
+           {"message", make_error_code(code).message()}};
     if (retry_after_ms) j["retry_after_ms"] = retry_after_ms;
     return reply_frame(j);
 }

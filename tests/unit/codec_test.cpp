@@ -87,11 +87,100 @@ TEST(CodecParse, Leave) {
 TEST(CodecParse, AnyOtherTypeIsRelay) {
     for (std::string_view t :
          {R"({"type":"chat","text":"hi"})", R"({"type":""})", R"({"type":"JOIN","room":5})",
-          R"({"type":"Leave"})", R"({"type":"join "})", R"({"type":"joined","room":"x"})",
+          R"({"type":"Leave"})", R"({"type":"join "})", R"({"type":"Joined","room":"x"})",
+          R"({"type":"peer-lef"})", R"({"type":"peer-left "})", R"({"type":"x-peer-left"})",
           R"({"type":"\u00e9t\u00e9"})", R"({"type":"x","data":[1,2,{"type":"join"}]})"}) {
         auto m = ok_of(t);
         EXPECT_TRUE(std::holds_alternative<relay_msg>(m)) << t;
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// reserved-type: a member cannot send a frame that looks like the server's own
+
+// {"type":"<t>"}, with every character of t written as \u00XX.
+std::string fully_escaped(std::string_view type) {
+    static char const hex[] = "0123456789abcdef";
+    std::string out = R"({"t\u0079pe":")";
+    for (unsigned char c : type) {
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 15];
+    }
+    return out + "\"}";
+}
+
+TEST(CodecParse, EveryReservedTypeIsRefused) {
+    EXPECT_EQ(reserved_types.size(), 19u);
+    for (std::string_view t : reserved_types) {
+        std::string const type(t);
+        EXPECT_TRUE(is_reserved_type(t)) << type;
+        EXPECT_EQ(error_of(R"({"type":")" + type + "\"}"), errc::reserved_type) << type;
+        // With the fields the server's own frames carry, as a forger would send them.
+        EXPECT_EQ(error_of(R"({"type":")" + type + R"(","id":1,"room":"r","resume":"tok"})"),
+                  errc::reserved_type)
+            << type;
+        EXPECT_EQ(error_of(fully_escaped(t)), errc::reserved_type) << fully_escaped(t);
+    }
+    // Exactly these: neither a prefix, a longer name, nor another case.
+    for (std::string_view t : {"join", "leave", "image", "file-offer", "peer", "peer-", "Joined",
+                               "ERROR", "error ", " error", "servers", "peer_left", ""})
+        EXPECT_FALSE(is_reserved_type(t)) << t;
+}
+
+TEST(CodecParse, ReservedTypeSeenAsJsonParseSeesIt) {
+    std::vector<std::string> const refused = {
+        // The last duplicate wins, as with JSON.parse.
+        R"({"type":"image","type":"peer-left"})",
+        R"({"type":5,"type":"peer-left"})",
+        R"({"type":"peer-left","data":{"type":"image"},"x":[{"type":"image"}]})",
+        // Escapes in keys and values.
+        R"({"t\u0079pe":"peer\u002dleft"})",
+        R"({"\u0074\u0079\u0070\u0065":"\u0070eer-left"})",
+        R"({"type":"peer\u002Dleft"})",
+        R"({"type":"joine\u0064","id":1})",
+        R"({"type":"image","\u0074ype":"error"})",
+        R"({"type":"pee\u0072-left","typ\u0065":"kicked"})",
+        R"({"type":"peer\/left","type":"peer-left"})",
+        // Whitespace anywhere JSON allows it, and a leading BOM (nlohmann skips one; a
+        // browser's UTF-8 decode may strip it before JSON.parse sees the text).
+        " \t\r\n{ \"type\" \t:\r\n \"peer-left\" \n} \r\n\t",
+        "\xEF\xBB\xBF{\"type\":\"peer-left\"}",
+        "\xEF\xBB\xBF \n{\"type\":\"peer-left\",\"id\":3}\n",
+        // Strings holding quotes, backslashes and brackets before the type.
+        R"({"a":"\"}","b":"\\","c":"\\\"{[","type":"peer-left"})",
+        R"({"a":[{"b":"]}"},"\\"],"type":"left"})",
+    };
+    for (auto const& t : refused)
+        EXPECT_EQ(error_of(t), errc::reserved_type) << t;
+
+    std::vector<std::string> const relayed = {
+        // Only the top-level object's type counts.
+        R"({"data":{"type":"peer-left"},"type":"image"})",
+        R"({"type":"image","data":{"type":"peer-left"}})",
+        R"({"type":"image","data":[{"type":"peer-left"},"type","peer-left"]})",
+        // A string that merely contains the text is data.
+        R"({"type":"image","data":"{\"type\":\"peer-left\"}"})",
+        R"({"type":"image","x":"\",\"type\":\"peer-left"})",
+        // The last duplicate wins in this direction too.
+        R"({"type":"peer-left","type":"image"})",
+        R"({"t\u0079pe":"peer-left","type":"image"})",
+        // Keys that are not "type".
+        R"({"type ":"peer-left","type":"image"})",
+        R"({"Type":"peer-left","type":"image"})",
+        R"({"typ":"peer-left","type":"image"})",
+        R"({"t\u0079pe\u0000":"peer-left","type":"image"})",
+        // Values that are not a reserved type.
+        R"({"type":"peer\u002dleft\u0000"})",
+        R"({"type":"peer-left\ud83d\ude00"})",
+        R"({"type":"p\u00e9er-left"})",
+    };
+    for (auto const& t : relayed)
+        EXPECT_TRUE(std::holds_alternative<relay_msg>(ok_of(t))) << t;
+
+    // A reserved type that is not a string is just a missing type.
+    EXPECT_EQ(error_of(R"({"type":["peer-left"]})"), errc::bad_message);
+    EXPECT_EQ(error_of(R"({"type":{"type":"peer-left"}})"), errc::bad_message);
 }
 
 TEST(CodecParse, RelayDoesNotValidateRoom) {
@@ -341,14 +430,21 @@ TEST(ValidRoom, Boundaries) {
 // ---------------------------------------------------------------------------------------------
 // errc
 
+constexpr errc all_errcs[] = {errc::bad_json,     errc::bad_message, errc::bad_room,
+                              errc::not_joined,   errc::room_full,   errc::rate_limited,
+                              errc::reserved_type};
+static_assert(std::size(all_errcs) == errc_count - 1);
+
 TEST(Errc, WireCodesAndMessages) {
     EXPECT_EQ(wire_code(errc::bad_json), "bad-json");
     EXPECT_EQ(wire_code(errc::bad_message), "bad-message");
     EXPECT_EQ(wire_code(errc::bad_room), "bad-room");
     EXPECT_EQ(wire_code(errc::not_joined), "not-joined");
     EXPECT_EQ(wire_code(errc::room_full), "room-full");
-    for (errc e :
-         {errc::bad_json, errc::bad_message, errc::bad_room, errc::not_joined, errc::room_full}) {
+    EXPECT_EQ(wire_code(errc::rate_limited), "rate-limited");
+    EXPECT_EQ(wire_code(errc::reserved_type), "reserved-type");
+    EXPECT_EQ(errc_count, static_cast<int>(errc::reserved_type) + 1);
+    for (errc e : all_errcs) {
         boost::system::error_code ec = e;  // implicit: is_error_code_enum
         EXPECT_TRUE(ec.failed());
         EXPECT_EQ(ec, make_error_code(e));
@@ -400,10 +496,24 @@ TEST(CodecEncode, JoinedWithNoPeersHasEmptyArray) {
     EXPECT_TRUE(j.at("peers").empty());
 }
 
-TEST(CodecEncode, JoinedIsParsedBackAsRelay) {
-    // A server message echoed by a client is just a relay, never a join.
-    auto f = encode_joined("lobby", 1, {});
-    EXPECT_TRUE(std::holds_alternative<relay_msg>(ok_of(f->payload)));
+TEST(CodecEncode, EveryServerFrameIsReservedAndRefusedWhenEchoed) {
+    // A server message sent back by a client is never relayed (nor taken as a join).
+    std::vector<std::uint64_t> const ids = {1, 2};
+    std::vector<frame_ptr> const frames = {
+        encode_joined("lobby", 1, ids, ids, "tok", true),
+        encode_left("lobby"),
+        encode_peer_joined(1),
+        encode_peer_left(1),
+        encode_peer_away(1),
+        encode_peer_back(1),
+        encode_error(errc::bad_json),
+        encode_error(errc::rate_limited, 250),
+    };
+    for (auto const& f : frames) {
+        auto const j = decode_frame(f);
+        EXPECT_TRUE(is_reserved_type(j.at("type").get<std::string>())) << f->payload;
+        EXPECT_EQ(error_of(f->payload), errc::reserved_type) << f->payload;
+    }
 }
 
 TEST(CodecEncode, Left) {
@@ -426,8 +536,7 @@ TEST(CodecEncode, PeerJoinedAndLeft) {
 }
 
 TEST(CodecEncode, ErrorEveryCode) {
-    for (errc e :
-         {errc::bad_json, errc::bad_message, errc::bad_room, errc::not_joined, errc::room_full}) {
+    for (errc e : all_errcs) {
         auto j = decode_frame(encode_error(e));
         EXPECT_EQ(j.size(), 3u);
         EXPECT_EQ(j.at("type"), "error");

@@ -5,6 +5,8 @@
 
 #include <boost/system/result.hpp>
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -25,6 +27,24 @@ struct leave_msg {};
 struct relay_msg {};
 
 using message = std::variant<join_msg, leave_msg, relay_msg>;
+
+/**
+ * The types only the server sends: every type it sends today, and those reserved for private
+ * rooms and takeovers. A client text message with one of these as its top-level `type` is
+ * refused with `reserved-type` and never relayed, so a recipient can trust such a frame as the
+ * server's own. New server types are only ever added here (docs/PROTOCOL.md lists them).
+ */
+inline constexpr std::array<std::string_view, 19> reserved_types = {
+    // sent today
+    "joined", "left", "peer-joined", "peer-left", "peer-away", "peer-back", "error",
+    // reserved for private rooms and takeovers
+    "knock", "admitted", "denied", "removed", "lobby", "host", "locked", "unlocked", "kicked",
+    "taken-over", "room-closed", "server"};
+
+/** True when `type` (decoded) is one of reserved_types. */
+constexpr bool is_reserved_type(std::string_view type) noexcept {
+    return std::find(reserved_types.begin(), reserved_types.end(), type) != reserved_types.end();
+}
 
 /** Longest room name accepted. */
 inline constexpr std::size_t max_room_length = 128;
