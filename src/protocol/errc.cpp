@@ -15,7 +15,7 @@ class category_impl final : public boost::system::error_category {
                 return "the frame is not valid JSON";
             case errc::bad_message:
                 return "expected a JSON object with a string \"type\" and fields of the right "
-                       "type";
+                       "type (a join or leave of at most 4096 bytes)";
             case errc::bad_room:
                 return "room must be 1-128 characters of A-Z a-z 0-9 _ -";
             case errc::not_joined:

@@ -282,16 +282,23 @@ TEST(CodecParse, BadJson) {
         R"({'type':'leave'})",
         R"({"type":"leave" /* c */})",
         R"({"type":"leave"} // c)",
-        R"({"type":"x","n":01})",
-        R"({"type":"x","n":NaN})",
-        R"({"type":"x","n":.5})",
-        R"({"type":"x","v":undefined})",
-        R"({"type":"x","v":True})",
-        R"({"type":"x","s":"\x"})",
-        R"({"type":"x","s":"\u12"})",
-        R"({"type":"x","s":"\ud800"})",          // lone high surrogate escape
-        "{\"type\":\"x\",\"s\":\"tab\there\"}",  // raw control character in a string
-        "{\"type\":\"x\",\"s\":\"nl\nhere\"}",
+        // A join or leave is parsed in full: anything strict JSON refuses is bad JSON.
+        R"({"type":"leave","n":01})",
+        R"({"type":"leave","n":NaN})",
+        R"({"type":"leave","n":.5})",
+        R"({"type":"leave","n":1e400})",
+        R"({"type":"leave","v":undefined})",
+        R"({"type":"join","room":"a","v":True})",
+        R"({"type":"join","room":"a","s":"\x"})",
+        R"({"type":"join","room":"a","s":"\u12"})",
+        R"({"type":"join","room":"a","s":"\ud800"})",  // lone high surrogate escape
+        "{\"type\":\"leave\",\"s\":\"tab\there\"}",    // raw control character in a string
+        "{\"type\":\"leave\",\"s\":\"nl\nhere\"}",
+        R"({"type":"leave","d":[}})",
+        // So is a small frame refused for its envelope: it is told exactly why.
+        R"({"n":01})",
+        R"({"type":"x","n":01,"type":5})",
+        "[1,tru]",
         "\xEF\xBB",  // half a BOM
         "nul",
         "tru",
@@ -302,26 +309,121 @@ TEST(CodecParse, BadJson) {
 }
 
 TEST(CodecParse, InvalidUtf8InsideStringIsBadJson) {
+    // The frame reader refuses text that is not UTF-8 (close 1007) before parse() sees it; a
+    // join or leave that still held some would be bad JSON.
     std::vector<std::string> cases = {
-        "{\"type\":\"chat\",\"t\":\"\xFF\"}",
-        "{\"type\":\"chat\",\"t\":\"\xC3\"}",              // truncated 2-byte sequence
-        "{\"type\":\"chat\",\"t\":\"\xC0\xAF\"}",          // overlong '/'
-        "{\"type\":\"chat\",\"t\":\"\xED\xA0\x80\"}",      // encoded surrogate
-        "{\"type\":\"chat\",\"t\":\"\xF4\x90\x80\x80\"}",  // > U+10FFFF
-        "{\"type\":\"chat\",\"t\":\"\xE2\x82\"}",          // truncated 3-byte sequence
-        "{\"type\":\"chat\",\"\xFE\":1}",                  // in a key
-        "{\"type\":\"j\xC3\x28oin\",\"room\":\"a\"}",      // in the type itself
-        "{\"type\":\"join\",\"room\":\"a\xFF\"}",          // in the room
+        "{\"type\":\"leave\",\"t\":\"\xFF\"}",
+        "{\"type\":\"leave\",\"t\":\"\xC3\"}",              // truncated 2-byte sequence
+        "{\"type\":\"leave\",\"t\":\"\xC0\xAF\"}",          // overlong '/'
+        "{\"type\":\"leave\",\"t\":\"\xED\xA0\x80\"}",      // encoded surrogate
+        "{\"type\":\"leave\",\"t\":\"\xF4\x90\x80\x80\"}",  // > U+10FFFF
+        "{\"type\":\"leave\",\"t\":\"\xE2\x82\"}",          // truncated 3-byte sequence
+        "{\"type\":\"leave\",\"\xFE\":1}",                  // in a key
+        "{\"type\":\"join\",\"room\":\"a\xFF\"}",           // in the room
+        "{\"\xFF\":1}",                                     // small and refused: told why
     };
     for (auto const& c : cases)
         EXPECT_EQ(error_of(c), errc::bad_json) << "input: " << c;
+}
+
+TEST(CodecParse, RelayedTextIsCheckedForItsEnvelopeOnly) {
+    // One top-level object with a string type that is not join, leave or reserved: relayed
+    // without looking further, like binary. These all were bad-json when every relayed frame
+    // was parsed in full; the recipients' JSON.parse drops them, so nothing can be forged.
+    std::vector<std::string> cases = {
+        R"({"type":"x","n":01})",
+        R"({"type":"x","n":NaN})",
+        R"({"type":"x","n":.5})",
+        R"({"type":"x","n":1e400})",
+        R"({"type":"x","v":undefined})",
+        R"({"type":"x","v":True})",
+        R"({"type":"x","s":"\x"})",
+        R"({"type":"x","s":"\u12"})",
+        R"({"type":"x","s":"\ud800"})",
+        R"({"type":"x","d":[}})",
+        "{\"type\":\"x\",\"s\":\"tab\there\"}",
+        "{\"type\":\"x\",\"s\":\"nl\nhere\"}",
+        std::string("{\"type\":\"a\0b\"}", 14),  // a raw NUL in the type
+        // Not UTF-8: the frame reader never lets these through, and parse() does not recheck.
+        "{\"type\":\"chat\",\"t\":\"\xFF\"}",
+        "{\"type\":\"chat\",\"t\":\"\xC0\xAF\"}",
+        "{\"type\":\"chat\",\"\xFE\":1}",
+        "{\"type\":\"j\xC3\x28oin\",\"room\":\"a\"}",
+        // A type that cannot be join, leave or reserved is not decoded at all.
+        "{\"type\":\"" + std::string(100, 'x') + "\"}",
+        R"({"type":"p\u00e9er-left"})",
+    };
+    for (auto const& c : cases)
+        EXPECT_TRUE(std::holds_alternative<relay_msg>(ok_of(c))) << "input: " << c;
+    // But the structure must hold: these are not one object.
+    for (std::string_view c : {R"({"type":"x")", R"({"type":"x"} x)", R"({"type":"x","s":"\"})",
+                               R"({"type":"x","d":[1,2})", R"({"type":"x",})"})
+        EXPECT_EQ(error_of(c), errc::bad_json) << "input: " << c;
+}
+
+TEST(CodecParse, JoinAndLeaveMustBeSmall) {
+    std::string const head = R"({"type":"join","room":"r","pad":")";
+    auto const join_of_size = [&](std::size_t n) {
+        return head + std::string(n - head.size() - 2, 'p') + "\"}";
+    };
+    ASSERT_EQ(join_of_size(max_envelope_bytes).size(), max_envelope_bytes);
+    EXPECT_TRUE(std::holds_alternative<join_msg>(ok_of(join_of_size(max_envelope_bytes))));
+    EXPECT_EQ(error_of(join_of_size(max_envelope_bytes + 1)), errc::bad_message);
+
+    std::string leave =
+        R"({"pad":")" + std::string(max_envelope_bytes, ' ') + R"(","type":"leave"})";
+    EXPECT_EQ(error_of(leave), errc::bad_message);
+    EXPECT_EQ(error_of(R"({"type":"join","room":"r","d":")" + std::string(30u << 20, 'A') + "\"}"),
+              errc::bad_message);
+    // The size is checked before anything else in the frame: big and broken is still too big.
+    EXPECT_EQ(error_of(R"({"type":"leave","n":01,"d":")" + std::string(8192, 'A') + "\"}"),
+              errc::bad_message);
+}
+
+TEST(CodecParse, BigRelayedFrames) {
+    // The Socket.IO tutorial's image message at 30 MiB, with the type first and last.
+    std::string const data = "data:image/jpeg;base64," + std::string(30u << 20, 'A');
+    EXPECT_TRUE(
+        std::holds_alternative<relay_msg>(ok_of(R"({"type":"image","data":")" + data + "\"}")));
+    EXPECT_TRUE(
+        std::holds_alternative<relay_msg>(ok_of(R"({"data":")" + data + R"(","type":"image"})")));
+    // Last-wins and reserved types are seen at any size.
+    EXPECT_EQ(error_of(R"({"type":"image","data":")" + data + R"(","type":"peer-left"})"),
+              errc::reserved_type);
+    EXPECT_EQ(error_of(R"({"type":"peer-left","data":")" + data + "\"}"), errc::reserved_type);
+    // A big refused frame gets the scan's verdict.
+    EXPECT_EQ(error_of(R"({"data":")" + data + "\"}"), errc::bad_message);
+    EXPECT_EQ(error_of(R"({"type":5,"data":")" + data + "\"}"), errc::bad_message);
+    EXPECT_EQ(error_of("[\"" + data + "\"]"), errc::bad_message);
+    EXPECT_EQ(error_of(R"({"type":"image","data":")" + data), errc::bad_json);
+    EXPECT_EQ(error_of(R"({"type":"image","data":")" + data + "\"}}"), errc::bad_json);
+}
+
+TEST(CodecParse, PathologicalRelayedFrames) {
+    // Long backslash runs, dense escaped quotes, deep nesting: one linear pass each.
+    std::size_t const n = 8u << 20;
+    EXPECT_TRUE(std::holds_alternative<relay_msg>(
+        ok_of(R"({"type":"x","d":")" + std::string(n, '\\') + "\"}")));
+    EXPECT_EQ(error_of(R"({"type":"x","d":")" + std::string(n + 1, '\\') + "\"}"), errc::bad_json);
+    std::string dense = R"({"d":")";
+    for (std::size_t i = 0; i < n / 2; ++i)
+        dense += "\\\"";
+    EXPECT_EQ(error_of(dense + R"(","type":"peer-left"})"), errc::reserved_type);
+    EXPECT_TRUE(std::holds_alternative<relay_msg>(ok_of(dense + R"(","type":"image"})")));
+
+    std::size_t const depth = 1000000;
+    std::string deep = R"({"type":"x","d":)" + std::string(depth, '[') + std::string(depth, ']');
+    EXPECT_TRUE(std::holds_alternative<relay_msg>(ok_of(deep + "}")));
+    EXPECT_EQ(error_of(deep + R"(,"type":"left"})"), errc::reserved_type);
+    EXPECT_EQ(error_of(R"({"type":"x","d":)" + std::string(depth, '[') + "}"), errc::bad_json);
+    EXPECT_EQ(error_of(std::string(depth, '[')), errc::bad_json);
 }
 
 TEST(CodecParse, EmbeddedNulIsBadJson) {
     std::string text = R"({"type":"leave"})";
     text.insert(text.begin() + 1, '\0');
     EXPECT_EQ(error_of(text), errc::bad_json);
-    std::string s("{\"type\":\"a\0b\"}", 14);
+    std::string s("{\"type\":\"leave\",\"a\":\"a\0b\"}", 27);
     EXPECT_EQ(error_of(s), errc::bad_json);
 }
 

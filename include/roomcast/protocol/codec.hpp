@@ -52,9 +52,17 @@ inline constexpr std::size_t max_room_length = 128;
 /** True when `room` is 1-128 characters of [A-Za-z0-9_-]. */
 bool valid_room(std::string_view room) noexcept;
 
+/** Largest `join` or `leave` accepted, in bytes; only these are parsed in full. */
+inline constexpr std::size_t max_envelope_bytes = 4096;
+
 /**
- * Parses a client text frame. Never throws; validates the whole document (and its UTF-8)
- * without building a DOM, so a large relayed frame costs one pass and no allocations.
+ * Parses a client text frame (already checked to be UTF-8). Never throws. Reads the envelope
+ * first (scan_envelope: the top-level type, as JSON.parse would read it, without parsing the
+ * rest): a `join` or `leave` must then be at most max_envelope_bytes and is parsed in full as
+ * strict JSON; a reserved type is refused with `reserved_type`; any other string type is a
+ * relay, whose contents are not validated. A refused frame of at most max_envelope_bytes gets
+ * the full parser's verdict (bad-json for any syntax error); a larger one the scan's (bad-json
+ * for broken structure, bad-message without an object or a string type).
  */
 boost::system::result<message> parse(std::string_view text);
 
