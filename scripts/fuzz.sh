@@ -9,12 +9,14 @@ cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz
 seconds=${FUZZ_SECONDS:-30}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(codec frame_reader target config session)
+[ ${#targets[@]} -gt 0 ] || targets=(codec envelope frame_reader target config session)
 for t in "${targets[@]}"; do
   work=build/fuzz/corpus/$t
   mkdir -p "$work"
+  dict=()
+  case $t in codec | envelope) dict=(-dict=fuzz/json.dict) ;; esac
   echo "=== fuzz $t for ${seconds}s"
-  build/fuzz/fuzz/${t}_fuzz "$work" "fuzz/corpus/$t" -max_total_time="$seconds" \
+  build/fuzz/fuzz/${t}_fuzz "$work" "fuzz/corpus/$t" "${dict[@]}" -max_total_time="$seconds" \
     -max_len=131072 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 2>&1 | tail -n 12
   # libFuzzer exits non-zero on a crash; pipefail carries it out.
 done

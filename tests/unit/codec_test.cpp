@@ -425,6 +425,11 @@ TEST(CodecParse, EmbeddedNulIsBadJson) {
     EXPECT_EQ(error_of(text), errc::bad_json);
     std::string s("{\"type\":\"leave\",\"a\":\"a\0b\"}", 27);
     EXPECT_EQ(error_of(s), errc::bad_json);
+    // nlohmann alone takes a NUL for the end of the input and would accept these.
+    for (std::string t : {std::string("{\"type\":\"leave\"}\0", 17),
+                          std::string("{\"type\":\"join\",\"room\":\"a\"}\0junk", 31),
+                          std::string("{\"type\":\"x\"}\0", 13)})
+        EXPECT_EQ(error_of(t), errc::bad_json) << t;
 }
 
 // ---------------------------------------------------------------------------------------------
