@@ -150,8 +150,9 @@ frame_ptr reply_frame(json const& j) {
     return f;
 }
 
-// The whole document, as strict JSON. Refuses reserved types too: it decides on its own, and
-// agrees with the envelope scan on every text it accepts.
+// The whole document, as strict JSON. Refuses reserved types too, so it is safe on its own; on
+// every JSON text it agrees with the envelope scan (not on "{}\0junk": nlohmann takes a NUL for
+// the end of the input, which is why a refused frame keeps the scan's verdict below).
 boost::system::result<message> parse_in_full(std::string_view text) {
     envelope_sax sax;
     bool ok = json::sax_parse(text.begin(), text.end(), &sax, json::input_format_t::json,
@@ -181,7 +182,7 @@ boost::system::result<message> parse_in_full(std::string_view text) {
 boost::system::result<message> parse(std::string_view text) {
     auto const env = scan_envelope(text);
     if (env.status == envelope_status::ok) {
-        // A type the scan did not decode is longer than, or not as ASCII as, any we route on.
+        // A type the scan did not decode is longer than any we route on, or not ASCII (none is).
         if (!env.type_decoded) return message{relay_msg{}};
         auto const type = env.type();
         if (type == "join" || type == "leave") {
@@ -191,7 +192,8 @@ boost::system::result<message> parse(std::string_view text) {
         if (is_reserved_type(type)) return errc::reserved_type;
         return message{relay_msg{}};
     }
-    // Refused either way; a small frame is told exactly why, as before.
+    // Refused either way; a small frame is told exactly why, as before, unless the full parse
+    // would let it through.
     if (text.size() <= max_envelope_bytes) {
         auto full = parse_in_full(text);
         if (!full) return full.error();
