@@ -12,16 +12,18 @@ cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz
 seconds=${FUZZ_SECONDS:-30}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(codec frame_reader target config session seat)
+[ ${#targets[@]} -gt 0 ] || targets=(codec envelope frame_reader target config session seat)
 for t in "${targets[@]}"; do
   work=build/fuzz/corpus/$t
   mkdir -p "$work"
   max_len=131072
   [ "$t" != seat ] || max_len=1024
+  dict=()
+  case $t in codec | envelope) dict=(-dict=fuzz/json.dict) ;; esac
   log=build/fuzz/$t.log
   echo "=== fuzz $t for ${seconds}s"
   status=0
-  "build/fuzz/fuzz/${t}_fuzz" "$work" "fuzz/corpus/$t" -max_total_time="$seconds" \
+  "build/fuzz/fuzz/${t}_fuzz" "$work" "fuzz/corpus/$t" "${dict[@]}" -max_total_time="$seconds" \
     -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="build/fuzz/$t-" >"$log" 2>&1 || status=$?
   tail -n 12 "$log"

@@ -1,5 +1,6 @@
 #include "roomcast/protocol/codec.hpp"
 
+#include <roomcast/protocol/envelope.hpp>
 #include <roomcast/ws/frame.hpp>
 
 #include <nlohmann/json.hpp>
@@ -20,8 +21,14 @@ namespace {
 
 using json = nlohmann::json;
 
-// Reads the top-level fields we route on while nlohmann validates the whole document.
-// No DOM is built: relayed frames (possibly megabytes) are only scanned.
+// Every type parse() routes on is one the envelope scan decodes.
+static_assert(std::all_of(reserved_types.begin(), reserved_types.end(),
+                          [](std::string_view t) { return t.size() <= max_type_length; }));
+static_assert(std::string_view("leave").size() <= max_type_length);
+
+// Reads the top-level fields we route on while nlohmann validates the whole document. Only for
+// small texts (join, leave, and the verdict on a refused frame): no DOM is built, but every
+// string is materialised, which is what made this too slow for relayed frames.
 class envelope_sax {
   public:
     enum class field { none, type, room, resume };
@@ -114,6 +121,13 @@ class envelope_sax {
     field current_ = field::none;
 };
 
+// The type of a message the server sends: a compile error unless it is reserved, so that no
+// client can relay a frame that looks like one of ours.
+consteval char const* server_type(char const* type) {
+    if (!is_reserved_type(type)) throw "every type the server sends must be in reserved_types";
+    return type;
+}
+
 // Small server messages are rare; building them with nlohmann keeps the escaping right.
 frame_ptr text_frame(json const& j) {
     return make_frame(j.dump(), true);
@@ -126,9 +140,10 @@ frame_ptr reply_frame(json const& j) {
     return f;
 }
 
-}  // namespace
-
-boost::system::result<message> parse(std::string_view text) {
+// The whole document, as strict JSON. Refuses reserved types too, so it is safe on its own; on
+// every JSON text it agrees with the envelope scan (not on "{}\0junk": nlohmann takes a NUL for
+// the end of the input, which is why a refused frame keeps the scan's verdict below).
+boost::system::result<message> parse_in_full(std::string_view text) {
     envelope_sax sax;
     bool ok = json::sax_parse(text.begin(), text.end(), &sax, json::input_format_t::json,
                               /*strict=*/true, /*ignore_comments=*/false);
@@ -148,13 +163,38 @@ boost::system::result<message> parse(std::string_view text) {
         return message{std::move(j)};
     }
     if (type == "leave") return message{leave_msg{}};
+    if (is_reserved_type(type)) return errc::reserved_type;
     return message{relay_msg{}};
+}
+
+}  // namespace
+
+boost::system::result<message> parse(std::string_view text) {
+    auto const env = scan_envelope(text);
+    if (env.status == envelope_status::ok) {
+        // A type the scan did not decode is longer than any we route on, or not ASCII (none is).
+        if (!env.type_decoded) return message{relay_msg{}};
+        auto const type = env.type();
+        if (type == "join" || type == "leave") {
+            if (text.size() > max_envelope_bytes) return errc::bad_message;
+            return parse_in_full(text);
+        }
+        if (is_reserved_type(type)) return errc::reserved_type;
+        return message{relay_msg{}};
+    }
+    // Refused either way; a small frame is told exactly why, as before, unless the full parse
+    // would let it through.
+    if (text.size() <= max_envelope_bytes) {
+        auto full = parse_in_full(text);
+        if (!full) return full.error();
+    }
+    return env.status == envelope_status::broken ? errc::bad_json : errc::bad_message;
 }
 
 frame_ptr encode_joined(std::string_view room, std::uint64_t id,
                         std::span<std::uint64_t const> peers, std::span<std::uint64_t const> away,
                         std::string_view resume, bool resumed) {
-    json j = {{"type", "joined"},
+    json j = {{"type", server_type("joined")},
               {"room", room},
               {"id", id},
               {"peers", json(std::vector<std::uint64_t>(peers.begin(), peers.end()))},
@@ -165,28 +205,29 @@ frame_ptr encode_joined(std::string_view room, std::uint64_t id,
 }
 
 frame_ptr encode_left(std::string_view room) {
-    return reply_frame(json{{"type", "left"}, {"room", room}});
+    return reply_frame(json{{"type", server_type("left")}, {"room", room}});
 }
 
 frame_ptr encode_peer_joined(std::uint64_t id) {
-    return text_frame(json{{"type", "peer-joined"}, {"id", id}});
+    return text_frame(json{{"type", server_type("peer-joined")}, {"id", id}});
 }
 
 frame_ptr encode_peer_left(std::uint64_t id) {
-    return text_frame(json{{"type", "peer-left"}, {"id", id}});
+    return text_frame(json{{"type", server_type("peer-left")}, {"id", id}});
 }
 
 frame_ptr encode_peer_away(std::uint64_t id) {
-    return text_frame(json{{"type", "peer-away"}, {"id", id}});
+    return text_frame(json{{"type", server_type("peer-away")}, {"id", id}});
 }
 
 frame_ptr encode_peer_back(std::uint64_t id) {
-    return text_frame(json{{"type", "peer-back"}, {"id", id}});
+    return text_frame(json{{"type", server_type("peer-back")}, {"id", id}});
 }
 
 frame_ptr encode_error(errc code, std::uint64_t retry_after_ms) {
-    json j{
-        {"type", "error"}, {"code", wire_code(code)}, {"message", make_error_code(code).message()}};
+    json j{{"type", server_type("error")},
+           {"code", wire_code(code)},
+           {"message", make_error_code(code).message()}};
     if (retry_after_ms) j["retry_after_ms"] = retry_after_ms;
     return reply_frame(j);
 }

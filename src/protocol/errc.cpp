@@ -15,7 +15,7 @@ class category_impl final : public boost::system::error_category {
                 return "the frame is not valid JSON";
             case errc::bad_message:
                 return "expected a JSON object with a string \"type\" and fields of the right "
-                       "type";
+                       "type (a join or leave of at most 4096 bytes)";
             case errc::bad_room:
                 return "room must be 1-128 characters of A-Z a-z 0-9 _ -";
             case errc::not_joined:
@@ -24,6 +24,8 @@ class category_impl final : public boost::system::error_category {
                 return "the room is full";
             case errc::rate_limited:
                 return "too many join attempts from this address; try again later";
+            case errc::reserved_type:
+                return "that type is reserved for the server's own messages and is not relayed";
             case errc::server_busy:
                 return "the server is near its memory budget; try again later";
         }
@@ -52,6 +54,8 @@ std::string_view wire_code(errc e) noexcept {
             return "room-full";
         case errc::rate_limited:
             return "rate-limited";
+        case errc::reserved_type:
+            return "reserved-type";
         case errc::server_busy:
             return "server-busy";
     }

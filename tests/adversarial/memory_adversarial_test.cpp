@@ -29,6 +29,14 @@ constexpr std::size_t KiB = 1u << 10;
 
 std::string const partial = "roomcast_memory_used_bytes{kind=\"partial_messages\"}";
 
+// Under ThreadSanitizer every byte has shadow memory several times its size, so RSS says more
+// about TSan than about the server: there, only the gauges are checked.
+#if defined(__SANITIZE_THREAD__)
+constexpr bool rss_meaningful = false;
+#else
+constexpr bool rss_meaningful = true;
+#endif
+
 /** Polls `pred` every 20 ms until it holds or 20 s pass. */
 template <class Pred>
 bool eventually(Pred pred, std::chrono::milliseconds deadline = std::chrono::seconds(20)) {
@@ -64,7 +72,9 @@ TEST(PartialMessages, AnnouncedLengthPinsNothingBeyondWhatArrived) {
     // And the process itself: a bound of the same size plus allocator slack, far below the
     // 1 GiB the old reader reached.
     std::size_t const grown = s.rss() > rss0 ? s.rss() - rss0 : 0;
-    EXPECT_LT(grown, static_cast<std::size_t>(32 * per_conn) + 24 * MiB) << "RSS grew by " << grown;
+    if (rss_meaningful)
+        EXPECT_LT(grown, static_cast<std::size_t>(32 * per_conn) + 24 * MiB)
+            << "RSS grew by " << grown;
     conns.clear();
     EXPECT_TRUE(eventually([&] { return metric(s.port(), partial) == 0; }));
 }
@@ -226,7 +236,8 @@ TEST(HeldSeats, OneAddressCannotPileUpHeldSeatsOrTheirBytes) {
     EXPECT_LE(sample(text, "roomcast_held_seat_bytes").value_or(-1), 16.0 * MiB);
     EXPECT_GE(sample(text, "roomcast_seat_events_total{event=\"refused\"}").value_or(0), 12);
     std::size_t const grown = s.rss() > rss0 ? s.rss() - rss0 : 0;
-    EXPECT_LT(grown, 16 * MiB + 48 * MiB) << "RSS grew by " << grown;  // held cap + slack
+    if (rss_meaningful)
+        EXPECT_LT(grown, 16 * MiB + 48 * MiB) << "RSS grew by " << grown;  // held cap + slack
 }
 
 TEST(HeldSeats, ParkedSeatsNeverKeepTheOwnersPhoneOutOfItsRoom) {

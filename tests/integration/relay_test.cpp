@@ -69,6 +69,35 @@ TEST(Relay, TextRelayReachesEveryOtherMemberUnchangedAndNeverTheSender) {
     }
 }
 
+TEST(Relay, ForgedServerFramesAreRefusedAndNeverReachThePeers) {
+    running_server s;
+    ws_client a(s.port()), b(s.port());
+    a.join("forge");
+    b.join("forge");
+    a.read_until("peer-joined");
+    std::string const big(1u << 20, 'A');
+    std::vector<std::string> const forged = {
+        R"({"type":"peer-left","id":1})",
+        R"({"type":"joined","room":"forge","id":1,"peers":[],"resume":"mine"})",
+        R"({"type":"error","code":"room-full","message":"x"})",
+        R"({"t\u0079pe":"peer\u002dleft","id":1})",
+        R"({"type":"image","type":"peer-away","id":1})",
+        "\xEF\xBB\xBF{\"type\":\"kicked\"}",
+        R"({"data":")" + big + R"(","type":"taken-over"})",
+    };
+    for (auto const& f : forged) {
+        a.send_text(f);
+        EXPECT_EQ(error_code_of(a.read_json()), "reserved-type") << f.substr(0, 80);
+    }
+    // A nested server type is data, and is relayed.
+    std::string const nested = R"({"type":"image","data":{"type":"peer-left","id":1}})";
+    a.send_text(nested);
+    a.barrier();
+    auto got = b.barrier();
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].data, nested);
+}
+
 TEST(Relay, BinaryRelayIsByteForByte) {
     running_server s;
     ws_client a(s.port()), b(s.port());

@@ -87,11 +87,100 @@ TEST(CodecParse, Leave) {
 TEST(CodecParse, AnyOtherTypeIsRelay) {
     for (std::string_view t :
          {R"({"type":"chat","text":"hi"})", R"({"type":""})", R"({"type":"JOIN","room":5})",
-          R"({"type":"Leave"})", R"({"type":"join "})", R"({"type":"joined","room":"x"})",
+          R"({"type":"Leave"})", R"({"type":"join "})", R"({"type":"Joined","room":"x"})",
+          R"({"type":"peer-lef"})", R"({"type":"peer-left "})", R"({"type":"x-peer-left"})",
           R"({"type":"\u00e9t\u00e9"})", R"({"type":"x","data":[1,2,{"type":"join"}]})"}) {
         auto m = ok_of(t);
         EXPECT_TRUE(std::holds_alternative<relay_msg>(m)) << t;
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// reserved-type: a member cannot send a frame that looks like the server's own
+
+// {"type":"<t>"}, with every character of t written as \u00XX.
+std::string fully_escaped(std::string_view type) {
+    static char const hex[] = "0123456789abcdef";
+    std::string out = R"({"t\u0079pe":")";
+    for (unsigned char c : type) {
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 15];
+    }
+    return out + "\"}";
+}
+
+TEST(CodecParse, EveryReservedTypeIsRefused) {
+    EXPECT_EQ(reserved_types.size(), 19u);
+    for (std::string_view t : reserved_types) {
+        std::string const type(t);
+        EXPECT_TRUE(is_reserved_type(t)) << type;
+        EXPECT_EQ(error_of(R"({"type":")" + type + "\"}"), errc::reserved_type) << type;
+        // With the fields the server's own frames carry, as a forger would send them.
+        EXPECT_EQ(error_of(R"({"type":")" + type + R"(","id":1,"room":"r","resume":"tok"})"),
+                  errc::reserved_type)
+            << type;
+        EXPECT_EQ(error_of(fully_escaped(t)), errc::reserved_type) << fully_escaped(t);
+    }
+    // Exactly these: neither a prefix, a longer name, nor another case.
+    for (std::string_view t : {"join", "leave", "image", "file-offer", "peer", "peer-", "Joined",
+                               "ERROR", "error ", " error", "servers", "peer_left", ""})
+        EXPECT_FALSE(is_reserved_type(t)) << t;
+}
+
+TEST(CodecParse, ReservedTypeSeenAsJsonParseSeesIt) {
+    std::vector<std::string> const refused = {
+        // The last duplicate wins, as with JSON.parse.
+        R"({"type":"image","type":"peer-left"})",
+        R"({"type":5,"type":"peer-left"})",
+        R"({"type":"peer-left","data":{"type":"image"},"x":[{"type":"image"}]})",
+        // Escapes in keys and values.
+        R"({"t\u0079pe":"peer\u002dleft"})",
+        R"({"\u0074\u0079\u0070\u0065":"\u0070eer-left"})",
+        R"({"type":"peer\u002Dleft"})",
+        R"({"type":"joine\u0064","id":1})",
+        R"({"type":"image","\u0074ype":"error"})",
+        R"({"type":"pee\u0072-left","typ\u0065":"kicked"})",
+        R"({"type":"peer\/left","type":"peer-left"})",
+        // Whitespace anywhere JSON allows it, and a leading BOM (nlohmann skips one; a
+        // browser's UTF-8 decode may strip it before JSON.parse sees the text).
+        " \t\r\n{ \"type\" \t:\r\n \"peer-left\" \n} \r\n\t",
+        "\xEF\xBB\xBF{\"type\":\"peer-left\"}",
+        "\xEF\xBB\xBF \n{\"type\":\"peer-left\",\"id\":3}\n",
+        // Strings holding quotes, backslashes and brackets before the type.
+        R"({"a":"\"}","b":"\\","c":"\\\"{[","type":"peer-left"})",
+        R"({"a":[{"b":"]}"},"\\"],"type":"left"})",
+    };
+    for (auto const& t : refused)
+        EXPECT_EQ(error_of(t), errc::reserved_type) << t;
+
+    std::vector<std::string> const relayed = {
+        // Only the top-level object's type counts.
+        R"({"data":{"type":"peer-left"},"type":"image"})",
+        R"({"type":"image","data":{"type":"peer-left"}})",
+        R"({"type":"image","data":[{"type":"peer-left"},"type","peer-left"]})",
+        // A string that merely contains the text is data.
+        R"({"type":"image","data":"{\"type\":\"peer-left\"}"})",
+        R"({"type":"image","x":"\",\"type\":\"peer-left"})",
+        // The last duplicate wins in this direction too.
+        R"({"type":"peer-left","type":"image"})",
+        R"({"t\u0079pe":"peer-left","type":"image"})",
+        // Keys that are not "type".
+        R"({"type ":"peer-left","type":"image"})",
+        R"({"Type":"peer-left","type":"image"})",
+        R"({"typ":"peer-left","type":"image"})",
+        R"({"t\u0079pe\u0000":"peer-left","type":"image"})",
+        // Values that are not a reserved type.
+        R"({"type":"peer\u002dleft\u0000"})",
+        R"({"type":"peer-left\ud83d\ude00"})",
+        R"({"type":"p\u00e9er-left"})",
+    };
+    for (auto const& t : relayed)
+        EXPECT_TRUE(std::holds_alternative<relay_msg>(ok_of(t))) << t;
+
+    // A reserved type that is not a string is just a missing type.
+    EXPECT_EQ(error_of(R"({"type":["peer-left"]})"), errc::bad_message);
+    EXPECT_EQ(error_of(R"({"type":{"type":"peer-left"}})"), errc::bad_message);
 }
 
 TEST(CodecParse, RelayDoesNotValidateRoom) {
@@ -193,16 +282,23 @@ TEST(CodecParse, BadJson) {
         R"({'type':'leave'})",
         R"({"type":"leave" /* c */})",
         R"({"type":"leave"} // c)",
-        R"({"type":"x","n":01})",
-        R"({"type":"x","n":NaN})",
-        R"({"type":"x","n":.5})",
-        R"({"type":"x","v":undefined})",
-        R"({"type":"x","v":True})",
-        R"({"type":"x","s":"\x"})",
-        R"({"type":"x","s":"\u12"})",
-        R"({"type":"x","s":"\ud800"})",          // lone high surrogate escape
-        "{\"type\":\"x\",\"s\":\"tab\there\"}",  // raw control character in a string
-        "{\"type\":\"x\",\"s\":\"nl\nhere\"}",
+        // A join or leave is parsed in full: anything strict JSON refuses is bad JSON.
+        R"({"type":"leave","n":01})",
+        R"({"type":"leave","n":NaN})",
+        R"({"type":"leave","n":.5})",
+        R"({"type":"leave","n":1e400})",
+        R"({"type":"leave","v":undefined})",
+        R"({"type":"join","room":"a","v":True})",
+        R"({"type":"join","room":"a","s":"\x"})",
+        R"({"type":"join","room":"a","s":"\u12"})",
+        R"({"type":"join","room":"a","s":"\ud800"})",  // lone high surrogate escape
+        "{\"type\":\"leave\",\"s\":\"tab\there\"}",    // raw control character in a string
+        "{\"type\":\"leave\",\"s\":\"nl\nhere\"}",
+        R"({"type":"leave","d":[}})",
+        // So is a small frame refused for its envelope: it is told exactly why.
+        R"({"n":01})",
+        R"({"type":"x","n":01,"type":5})",
+        "[1,tru]",
         "\xEF\xBB",  // half a BOM
         "nul",
         "tru",
@@ -213,27 +309,127 @@ TEST(CodecParse, BadJson) {
 }
 
 TEST(CodecParse, InvalidUtf8InsideStringIsBadJson) {
+    // The frame reader refuses text that is not UTF-8 (close 1007) before parse() sees it; a
+    // join or leave that still held some would be bad JSON.
     std::vector<std::string> cases = {
-        "{\"type\":\"chat\",\"t\":\"\xFF\"}",
-        "{\"type\":\"chat\",\"t\":\"\xC3\"}",              // truncated 2-byte sequence
-        "{\"type\":\"chat\",\"t\":\"\xC0\xAF\"}",          // overlong '/'
-        "{\"type\":\"chat\",\"t\":\"\xED\xA0\x80\"}",      // encoded surrogate
-        "{\"type\":\"chat\",\"t\":\"\xF4\x90\x80\x80\"}",  // > U+10FFFF
-        "{\"type\":\"chat\",\"t\":\"\xE2\x82\"}",          // truncated 3-byte sequence
-        "{\"type\":\"chat\",\"\xFE\":1}",                  // in a key
-        "{\"type\":\"j\xC3\x28oin\",\"room\":\"a\"}",      // in the type itself
-        "{\"type\":\"join\",\"room\":\"a\xFF\"}",          // in the room
+        "{\"type\":\"leave\",\"t\":\"\xFF\"}",
+        "{\"type\":\"leave\",\"t\":\"\xC3\"}",              // truncated 2-byte sequence
+        "{\"type\":\"leave\",\"t\":\"\xC0\xAF\"}",          // overlong '/'
+        "{\"type\":\"leave\",\"t\":\"\xED\xA0\x80\"}",      // encoded surrogate
+        "{\"type\":\"leave\",\"t\":\"\xF4\x90\x80\x80\"}",  // > U+10FFFF
+        "{\"type\":\"leave\",\"t\":\"\xE2\x82\"}",          // truncated 3-byte sequence
+        "{\"type\":\"leave\",\"\xFE\":1}",                  // in a key
+        "{\"type\":\"join\",\"room\":\"a\xFF\"}",           // in the room
+        "{\"\xFF\":1}",                                     // small and refused: told why
     };
     for (auto const& c : cases)
         EXPECT_EQ(error_of(c), errc::bad_json) << "input: " << c;
+}
+
+TEST(CodecParse, RelayedTextIsCheckedForItsEnvelopeOnly) {
+    // One top-level object with a string type that is not join, leave or reserved: relayed
+    // without looking further, like binary. These all were bad-json when every relayed frame
+    // was parsed in full; the recipients' JSON.parse drops them, so nothing can be forged.
+    std::vector<std::string> cases = {
+        R"({"type":"x","n":01})",
+        R"({"type":"x","n":NaN})",
+        R"({"type":"x","n":.5})",
+        R"({"type":"x","n":1e400})",
+        R"({"type":"x","v":undefined})",
+        R"({"type":"x","v":True})",
+        R"({"type":"x","s":"\x"})",
+        R"({"type":"x","s":"\u12"})",
+        R"({"type":"x","s":"\ud800"})",
+        R"({"type":"x","d":[}})",
+        "{\"type\":\"x\",\"s\":\"tab\there\"}",
+        "{\"type\":\"x\",\"s\":\"nl\nhere\"}",
+        std::string("{\"type\":\"a\0b\"}", 14),  // a raw NUL in the type
+        // Not UTF-8: the frame reader never lets these through, and parse() does not recheck.
+        "{\"type\":\"chat\",\"t\":\"\xFF\"}",
+        "{\"type\":\"chat\",\"t\":\"\xC0\xAF\"}",
+        "{\"type\":\"chat\",\"\xFE\":1}",
+        "{\"type\":\"j\xC3\x28oin\",\"room\":\"a\"}",
+        // A type that cannot be join, leave or reserved is not decoded at all.
+        "{\"type\":\"" + std::string(100, 'x') + "\"}",
+        R"({"type":"p\u00e9er-left"})",
+    };
+    for (auto const& c : cases)
+        EXPECT_TRUE(std::holds_alternative<relay_msg>(ok_of(c))) << "input: " << c;
+    // But the structure must hold: these are not one object.
+    for (std::string_view c : {R"({"type":"x")", R"({"type":"x"} x)", R"({"type":"x","s":"\"})",
+                               R"({"type":"x","d":[1,2})", R"({"type":"x",})"})
+        EXPECT_EQ(error_of(c), errc::bad_json) << "input: " << c;
+}
+
+TEST(CodecParse, JoinAndLeaveMustBeSmall) {
+    std::string const head = R"({"type":"join","room":"r","pad":")";
+    auto const join_of_size = [&](std::size_t n) {
+        return head + std::string(n - head.size() - 2, 'p') + "\"}";
+    };
+    ASSERT_EQ(join_of_size(max_envelope_bytes).size(), max_envelope_bytes);
+    EXPECT_TRUE(std::holds_alternative<join_msg>(ok_of(join_of_size(max_envelope_bytes))));
+    EXPECT_EQ(error_of(join_of_size(max_envelope_bytes + 1)), errc::bad_message);
+
+    std::string leave =
+        R"({"pad":")" + std::string(max_envelope_bytes, ' ') + R"(","type":"leave"})";
+    EXPECT_EQ(error_of(leave), errc::bad_message);
+    EXPECT_EQ(error_of(R"({"type":"join","room":"r","d":")" + std::string(30u << 20, 'A') + "\"}"),
+              errc::bad_message);
+    // The size is checked before anything else in the frame: big and broken is still too big.
+    EXPECT_EQ(error_of(R"({"type":"leave","n":01,"d":")" + std::string(8192, 'A') + "\"}"),
+              errc::bad_message);
+}
+
+TEST(CodecParse, BigRelayedFrames) {
+    // The Socket.IO tutorial's image message at 30 MiB, with the type first and last.
+    std::string const data = "data:image/jpeg;base64," + std::string(30u << 20, 'A');
+    EXPECT_TRUE(
+        std::holds_alternative<relay_msg>(ok_of(R"({"type":"image","data":")" + data + "\"}")));
+    EXPECT_TRUE(
+        std::holds_alternative<relay_msg>(ok_of(R"({"data":")" + data + R"(","type":"image"})")));
+    // Last-wins and reserved types are seen at any size.
+    EXPECT_EQ(error_of(R"({"type":"image","data":")" + data + R"(","type":"peer-left"})"),
+              errc::reserved_type);
+    EXPECT_EQ(error_of(R"({"type":"peer-left","data":")" + data + "\"}"), errc::reserved_type);
+    // A big refused frame gets the scan's verdict.
+    EXPECT_EQ(error_of(R"({"data":")" + data + "\"}"), errc::bad_message);
+    EXPECT_EQ(error_of(R"({"type":5,"data":")" + data + "\"}"), errc::bad_message);
+    EXPECT_EQ(error_of("[\"" + data + "\"]"), errc::bad_message);
+    EXPECT_EQ(error_of(R"({"type":"image","data":")" + data), errc::bad_json);
+    EXPECT_EQ(error_of(R"({"type":"image","data":")" + data + "\"}}"), errc::bad_json);
+}
+
+TEST(CodecParse, PathologicalRelayedFrames) {
+    // Long backslash runs, dense escaped quotes, deep nesting: one linear pass each.
+    std::size_t const n = 8u << 20;
+    EXPECT_TRUE(std::holds_alternative<relay_msg>(
+        ok_of(R"({"type":"x","d":")" + std::string(n, '\\') + "\"}")));
+    EXPECT_EQ(error_of(R"({"type":"x","d":")" + std::string(n + 1, '\\') + "\"}"), errc::bad_json);
+    std::string dense = R"({"d":")";
+    for (std::size_t i = 0; i < n / 2; ++i)
+        dense += "\\\"";
+    EXPECT_EQ(error_of(dense + R"(","type":"peer-left"})"), errc::reserved_type);
+    EXPECT_TRUE(std::holds_alternative<relay_msg>(ok_of(dense + R"(","type":"image"})")));
+
+    std::size_t const depth = 1000000;
+    std::string deep = R"({"type":"x","d":)" + std::string(depth, '[') + std::string(depth, ']');
+    EXPECT_TRUE(std::holds_alternative<relay_msg>(ok_of(deep + "}")));
+    EXPECT_EQ(error_of(deep + R"(,"type":"left"})"), errc::reserved_type);
+    EXPECT_EQ(error_of(R"({"type":"x","d":)" + std::string(depth, '[') + "}"), errc::bad_json);
+    EXPECT_EQ(error_of(std::string(depth, '[')), errc::bad_json);
 }
 
 TEST(CodecParse, EmbeddedNulIsBadJson) {
     std::string text = R"({"type":"leave"})";
     text.insert(text.begin() + 1, '\0');
     EXPECT_EQ(error_of(text), errc::bad_json);
-    std::string s("{\"type\":\"a\0b\"}", 14);
+    std::string s("{\"type\":\"leave\",\"a\":\"a\0b\"}", 27);
     EXPECT_EQ(error_of(s), errc::bad_json);
+    // nlohmann alone takes a NUL for the end of the input and would accept these.
+    for (std::string t : {std::string("{\"type\":\"leave\"}\0", 17),
+                          std::string("{\"type\":\"join\",\"room\":\"a\"}\0junk", 31),
+                          std::string("{\"type\":\"x\"}\0", 13)})
+        EXPECT_EQ(error_of(t), errc::bad_json) << t;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -341,14 +537,22 @@ TEST(ValidRoom, Boundaries) {
 // ---------------------------------------------------------------------------------------------
 // errc
 
+constexpr errc all_errcs[] = {errc::bad_json,     errc::bad_message, errc::bad_room,
+                              errc::not_joined,   errc::room_full,   errc::rate_limited,
+                              errc::reserved_type, errc::server_busy};
+static_assert(std::size(all_errcs) == errc_count - 1);
+
 TEST(Errc, WireCodesAndMessages) {
     EXPECT_EQ(wire_code(errc::bad_json), "bad-json");
     EXPECT_EQ(wire_code(errc::bad_message), "bad-message");
     EXPECT_EQ(wire_code(errc::bad_room), "bad-room");
+    EXPECT_EQ(wire_code(errc::server_busy), "server-busy");
     EXPECT_EQ(wire_code(errc::not_joined), "not-joined");
     EXPECT_EQ(wire_code(errc::room_full), "room-full");
-    for (errc e :
-         {errc::bad_json, errc::bad_message, errc::bad_room, errc::not_joined, errc::room_full}) {
+    EXPECT_EQ(wire_code(errc::rate_limited), "rate-limited");
+    EXPECT_EQ(wire_code(errc::reserved_type), "reserved-type");
+    EXPECT_EQ(errc_count, static_cast<int>(errc::server_busy) + 1);
+    for (errc e : all_errcs) {
         boost::system::error_code ec = e;  // implicit: is_error_code_enum
         EXPECT_TRUE(ec.failed());
         EXPECT_EQ(ec, make_error_code(e));
@@ -400,10 +604,24 @@ TEST(CodecEncode, JoinedWithNoPeersHasEmptyArray) {
     EXPECT_TRUE(j.at("peers").empty());
 }
 
-TEST(CodecEncode, JoinedIsParsedBackAsRelay) {
-    // A server message echoed by a client is just a relay, never a join.
-    auto f = encode_joined("lobby", 1, {});
-    EXPECT_TRUE(std::holds_alternative<relay_msg>(ok_of(f->payload)));
+TEST(CodecEncode, EveryServerFrameIsReservedAndRefusedWhenEchoed) {
+    // A server message sent back by a client is never relayed (nor taken as a join).
+    std::vector<std::uint64_t> const ids = {1, 2};
+    std::vector<frame_ptr> const frames = {
+        encode_joined("lobby", 1, ids, ids, "tok", true),
+        encode_left("lobby"),
+        encode_peer_joined(1),
+        encode_peer_left(1),
+        encode_peer_away(1),
+        encode_peer_back(1),
+        encode_error(errc::bad_json),
+        encode_error(errc::rate_limited, 250),
+    };
+    for (auto const& f : frames) {
+        auto const j = decode_frame(f);
+        EXPECT_TRUE(is_reserved_type(j.at("type").get<std::string>())) << f->payload;
+        EXPECT_EQ(error_of(f->payload), errc::reserved_type) << f->payload;
+    }
 }
 
 TEST(CodecEncode, Left) {
@@ -426,8 +644,7 @@ TEST(CodecEncode, PeerJoinedAndLeft) {
 }
 
 TEST(CodecEncode, ErrorEveryCode) {
-    for (errc e :
-         {errc::bad_json, errc::bad_message, errc::bad_room, errc::not_joined, errc::room_full}) {
+    for (errc e : all_errcs) {
         auto j = decode_frame(encode_error(e));
         EXPECT_EQ(j.size(), 3u);
         EXPECT_EQ(j.at("type"), "error");

@@ -3,10 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <map>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <string>
 
 // Checks the exposition against the text format's grammar: every sample belongs to a family
 // announced by one HELP and one TYPE line, names are valid, values parse, counters end _total.
@@ -87,4 +89,22 @@ TEST(Metrics, PrometheusTextIsWellFormed) {
         EXPECT_GE(v, last) << "buckets must be cumulative: " << line;
         last = v;
     }
+}
+
+// Every protocol error code has its own labelled sample, with its own count.
+TEST(Metrics, EveryErrorCodeIsExposed) {
+    namespace protocol = roomcast::protocol;
+    roomcast::stats s;
+    ASSERT_LE(static_cast<std::size_t>(protocol::errc_count), s.errors_by_code.size());
+    for (int c = 1; c < protocol::errc_count; ++c)
+        s.errors_by_code[static_cast<std::size_t>(c)] = static_cast<std::uint64_t>(100 + c);
+    auto const text = roomcast::prometheus_text(s, roomcast::gauges{}, "1.2.3");
+    for (int c = 1; c < protocol::errc_count; ++c) {
+        auto const code = std::string(protocol::wire_code(static_cast<protocol::errc>(c)));
+        EXPECT_NE(code, "error") << "errc " << c << " has no wire code";
+        auto const line =
+            "roomcast_errors_total{code=\"" + code + "\"} " + std::to_string(100 + c) + "\n";
+        EXPECT_NE(text.find(line), std::string::npos) << line;
+    }
+    EXPECT_NE(text.find("code=\"reserved-type\""), std::string::npos);
 }

@@ -5,6 +5,8 @@
 
 #include <boost/system/result.hpp>
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -26,9 +28,27 @@ struct relay_msg {};
 
 using message = std::variant<join_msg, leave_msg, relay_msg>;
 
-/** Largest join or leave message; also the largest message a connection may send before it
- * has joined a room (nothing else is of use then). */
+/** Largest join or leave message, in bytes (only these are parsed in full); also the largest
+ * message a connection may send before it has joined a room (nothing else is of use then). */
 inline constexpr std::size_t max_envelope_bytes = 4096;
+
+/**
+ * The types only the server sends: every type it sends today, and those reserved for private
+ * rooms and takeovers. A client text message with one of these as its top-level `type` is
+ * refused with `reserved-type` and never relayed, so a recipient can trust such a frame as the
+ * server's own. New server types are only ever added here (docs/PROTOCOL.md lists them).
+ */
+inline constexpr std::array<std::string_view, 19> reserved_types = {
+    // sent today
+    "joined", "left", "peer-joined", "peer-left", "peer-away", "peer-back", "error",
+    // reserved for private rooms and takeovers
+    "knock", "admitted", "denied", "removed", "lobby", "host", "locked", "unlocked", "kicked",
+    "taken-over", "room-closed", "server"};
+
+/** True when `type` (decoded) is one of reserved_types. */
+constexpr bool is_reserved_type(std::string_view type) noexcept {
+    return std::find(reserved_types.begin(), reserved_types.end(), type) != reserved_types.end();
+}
 
 /** Longest room name accepted. */
 inline constexpr std::size_t max_room_length = 128;
@@ -37,8 +57,13 @@ inline constexpr std::size_t max_room_length = 128;
 bool valid_room(std::string_view room) noexcept;
 
 /**
- * Parses a client text frame. Never throws; validates the whole document (and its UTF-8)
- * without building a DOM, so a large relayed frame costs one pass and no allocations.
+ * Parses a client text frame (already checked to be UTF-8). Never throws. Reads the envelope
+ * first (scan_envelope: the top-level type, as JSON.parse would read it, without parsing the
+ * rest): a `join` or `leave` must then be at most max_envelope_bytes and is parsed in full as
+ * strict JSON; a reserved type is refused with `reserved_type`; any other string type is a
+ * relay, whose contents are not validated. A refused frame of at most max_envelope_bytes gets
+ * the full parser's verdict (bad-json for any syntax error); a larger one the scan's (bad-json
+ * for broken structure, bad-message without an object or a string type).
  */
 boost::system::result<message> parse(std::string_view text);
 

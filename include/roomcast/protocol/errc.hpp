@@ -9,13 +9,14 @@ namespace roomcast::protocol {
 
 /** Protocol errors a client is told about; the connection stays open after each. */
 enum class errc {
-    bad_json = 1,  // the text frame is not JSON
-    bad_message,   // not an object; type missing or not a string; a field of the wrong type
-    bad_room,      // room name empty, too long, or outside [A-Za-z0-9_-]
-    not_joined,    // a relay or leave before any join
-    room_full,     // the room already has max_room_members
-    rate_limited,  // too many join attempts from this address: retry after retry_after_ms
-    server_busy,   // the server is near its memory budget: retry after retry_after_ms
+    bad_json = 1,   // the text frame is not JSON
+    bad_message,    // not an object; type missing or not a string; a field of the wrong type
+    bad_room,       // room name empty, too long, or outside [A-Za-z0-9_-]
+    not_joined,     // a relay or leave before any join
+    room_full,      // the room already has max_room_members
+    rate_limited,   // too many join attempts from this address: retry after retry_after_ms
+    reserved_type,  // a text message whose type is one the server sends (not relayed)
+    server_busy,    // the server is near its memory budget: retry after retry_after_ms
 };
 
 /** One past the largest errc value (for per-code counters). */
