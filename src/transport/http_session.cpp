@@ -258,7 +258,8 @@ void basic_http_session<Stream>::handle(request&& req) {
                                                               std::to_string(pairing::max_qr_text) +
                                                               " bytes\n"));
         auto res = simple(http::status::ok, std::move(*svg), "image/svg+xml");
-        res.set(http::field::cache_control, "private, max-age=3600");
+        // It carries the room link, the one secret of a room: kept in no cache.
+        res.set(http::field::cache_control, "no-store");
         return send(std::move(res));
     }
     if (path == "/api/origins") {
@@ -391,7 +392,7 @@ void basic_http_session<Stream>::send_file(request const& req, static_files::fil
         if (f.content_type.rfind("text/html", 0) == 0)
             res.set("Content-Security-Policy",
                     "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; "
-                    "connect-src 'self' ws: wss: blob: data:; object-src 'none'; base-uri 'none'; "
+                    "connect-src 'self' data:; object-src 'none'; base-uri 'none'; "
                     "frame-ancestors 'none'");
         if (req.method() == http::verb::head)
             res.content_length(f.body->size());
