@@ -72,6 +72,9 @@ TEST(Config, DefaultsWithNoArgsAndNoEnv) {
     EXPECT_EQ(c.max_connections, 100000u);
     EXPECT_EQ(c.max_connections_per_ip, 1024u);
     EXPECT_EQ(c.shutdown_timeout, 5s);
+    EXPECT_EQ(c.allowed_hosts, "");
+    EXPECT_EQ(c.metrics_from,
+              "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7");
     EXPECT_EQ(roomcast::describe(c), roomcast::describe(d));
 }
 
@@ -139,6 +142,10 @@ std::vector<setting_case> const& settings() {
          [](config const& c) { return c.allowed_origins == "https://a.example, http://b:8080"; }},
         {"--trusted-proxies", "ROOMCAST_TRUSTED_PROXIES", "10.0.0.0/8,::1", "127.0.0.1",
          [](config const& c) { return c.trusted_proxies == "10.0.0.0/8,::1"; }},
+        {"--allowed-hosts", "ROOMCAST_ALLOWED_HOSTS", "photos.example.com, 10.0.0.5", "*",
+         [](config const& c) { return c.allowed_hosts == "photos.example.com, 10.0.0.5"; }},
+        {"--metrics-from", "ROOMCAST_METRICS_FROM", "10.0.0.0/8", "*",
+         [](config const& c) { return c.metrics_from == "10.0.0.0/8"; }},
         {"--shutdown-timeout", "ROOMCAST_SHUTDOWN_TIMEOUT", "1500ms", "2s",
          [](config const& c) { return c.shutdown_timeout == 1500ms; }},
         {"--resume-grace", "ROOMCAST_RESUME_GRACE", "30s", "45s",
@@ -252,7 +259,7 @@ TEST(Config, HelpCountsExactlyTheKnownVariables) {
         if (std::string(s.env).rfind("ROOMCAST_", 0) == 0) ++expected;
     // + ROOMCAST_QR and ROOMCAST_TLS_SELF_SIGNED, switches with tests of their own
     EXPECT_EQ(count, expected + 2);
-    EXPECT_EQ(expected, 29u);
+    EXPECT_EQ(expected, 31u);
 }
 
 TEST(Config, HelpShowsDefaults) {
@@ -613,6 +620,15 @@ TEST(Config, BadAbuseLimitValuesAreErrors) {
              {"--trusted-proxies", "10.0.0.0/33"},
              {"--trusted-proxies", "not-an-ip"},
              {"--trusted-proxies", "10.0.0.1/"},
+             {"--allowed-hosts", "photos.example.com:8443"},  // no port: any is accepted
+             {"--allowed-hosts", "http://photos.example.com"},
+             {"--allowed-hosts", "a b"},
+             {"--allowed-hosts", "fd00::2"},  // IPv6 in brackets, as in a Host
+             {"--metrics-from", ""},
+             {"--metrics-from", " , "},
+             {"--metrics-from", "10.0.0.0/33"},
+             {"--metrics-from", "localhost"},
+             {"--public-url", "http://user@photos.example.com"},  // its host is no Host
              {"--max-joins-per-minute", "-1"},
              {"--max-messages-per-second", "lots"},
          }) {
@@ -641,4 +657,19 @@ TEST(Config, TlsSelfSignedIsASwitchAndTlsIsOffByDefault) {
     // The state directory's default is resolved at start, from XDG_STATE_HOME or HOME.
     EXPECT_EQ(run_ok({}, {{"HOME", "/root"}}).state_dir, "");
     EXPECT_CONTAINS(roomcast::config_help(), "env ROOMCAST_TLS_SELF_SIGNED, default off");
+}
+
+TEST(Config, HostsAndMetricsAccessHaveTheirDefaultsInTheHelp) {
+    std::string const help = roomcast::config_help();
+    EXPECT_CONTAINS(help,
+                    "env ROOMCAST_METRICS_FROM, default "
+                    "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7");
+    EXPECT_CONTAINS(help,
+                    "env ROOMCAST_ALLOWED_HOSTS, default (loopback, own addresses, public URL)");
+    EXPECT_EQ(run_ok({"--allowed-hosts", "*"}).allowed_hosts, "*");
+    EXPECT_EQ(run_ok({"--metrics-from", "*"}).metrics_from, "*");
+    EXPECT_EQ(run_ok({"--allowed-hosts", "[fd00::2], LAN.Example."}).allowed_hosts,
+              "[fd00::2], LAN.Example.");
+    EXPECT_EQ(run_ok({"--public-url", "http://[fd00::2]:3000"}).public_url,
+              "http://[fd00::2]:3000");
 }
