@@ -73,7 +73,7 @@ std::string masked_text(std::string const& payload) {
 
 std::string const& peer_bytes() {
     static std::string const b =
-        "GET /ws HTTP/1.1\r\nHost: f\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n" +
         masked_text(R"({"type":"join","room":"f"})");
     return b;

@@ -41,7 +41,7 @@ if want soak; then
   tests/soak/soak.sh --short --server build/asan/roomcast
 fi
 # TSan: the tests that run threads (the registry under contention, the live server).
-want tsan && ctest_preset tsan -L 'unit|integration'
+want tsan && ctest_preset tsan -L 'unit|integration|adversarial'
 if want fuzz; then
   echo "=== [fuzz] each libFuzzer target for ${FUZZ_SECONDS:-20}s"
   FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/fuzz.sh

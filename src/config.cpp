@@ -1,6 +1,8 @@
 #include "roomcast/config.hpp"
 
+#include <roomcast/text.hpp>
 #include <roomcast/transport/client_address.hpp>
+#include <roomcast/transport/host_policy.hpp>
 #include <roomcast/transport/origin_policy.hpp>
 #include <roomcast/version.hpp>
 
@@ -112,6 +114,31 @@ option path_opt(char const* flag, char const* env, char const* help, std::string
             },
             [field, unset](config const& c) {
                 return (c.*field).empty() ? std::string(unset) : c.*field;
+            }};
+}
+
+// A comma-separated list, kept as given (the server parses it once at start). `valid` names
+// the first bad entry in `bad`; `unset` is shown when the list is empty, or null when it may
+// not be (the default then is a list of its own).
+option list_opt(char const* flag, char const* env, char const* help, std::string config::*field,
+                bool (*valid)(std::string_view, std::string&), char const* example,
+                char const* unset) {
+    return {flag, env, help,
+            [=](config& c, std::string const& v, std::string& err) {
+                std::string bad;
+                if (!unset && split_list(v).empty()) {
+                    err = "must name at least one entry, or * for any";
+                    return false;
+                }
+                if (!valid(v, bad)) {
+                    err = "'" + bad + "' is not " + example;
+                    return false;
+                }
+                c.*field = v;
+                return true;
+            },
+            [=](config const& c) {
+                return unset && (c.*field).empty() ? std::string(unset) : c.*field;
             }};
 }
 
@@ -232,37 +259,45 @@ std::vector<option> const& options() {
                   "join attempts per client address per minute (0: unlimited); past it a join "
                   "gets the error rate-limited",
                   &config::max_joins_per_minute, 0),
-        {"--allowed-origins", "ROOMCAST_ALLOWED_ORIGINS",
-         "origins whose pages may open a WebSocket, comma-separated, or * for any; the "
-         "server's own origin and the public URL's are always allowed; others get 403",
-         [](config& c, std::string const& v, std::string& err) {
-             std::string bad;
-             if (!transport::origin_policy::parse(v, {}, bad)) {
-                 err = "'" + bad + "' is not an origin such as https://photos.example.com";
-                 return false;
-             }
-             c.allowed_origins = v;
-             return true;
-         },
-         [](config const& c) {
-             return c.allowed_origins.empty() ? std::string("(own and public URL only)")
-                                              : c.allowed_origins;
-         }},
-        {"--trusted-proxies", "ROOMCAST_TRUSTED_PROXIES",
-         "reverse proxies (IPs or CIDR blocks, comma-separated) whose X-Forwarded-For names "
-         "the client; from any other peer the header is ignored",
-         [](config& c, std::string const& v, std::string& err) {
-             std::string bad;
-             if (!transport::trusted_proxies::parse(v, bad)) {
-                 err = "'" + bad + "' is not an IP address or CIDR block such as 10.0.0.0/8";
-                 return false;
-             }
-             c.trusted_proxies = v;
-             return true;
-         },
-         [](config const& c) {
-             return c.trusted_proxies.empty() ? std::string("(none)") : c.trusted_proxies;
-         }},
+        list_opt(
+            "--allowed-origins", "ROOMCAST_ALLOWED_ORIGINS",
+            "origins whose pages may open a WebSocket, comma-separated, or * for any; the "
+            "server's own origin and the public URL's are always allowed; others get 403",
+            &config::allowed_origins,
+            [](std::string_view v, std::string& bad) {
+                return transport::origin_policy::parse(v, {}, bad).has_value();
+            },
+            "an origin such as https://photos.example.com", "(own and public URL only)"),
+        list_opt(
+            "--trusted-proxies", "ROOMCAST_TRUSTED_PROXIES",
+            "reverse proxies (IPs or CIDR blocks, comma-separated) whose X-Forwarded-For "
+            "names the client; from any other peer the header is ignored",
+            &config::trusted_proxies,
+            [](std::string_view v, std::string& bad) {
+                return transport::trusted_proxies::parse(v, bad).has_value();
+            },
+            "an IP address or CIDR block such as 10.0.0.0/8", "(none)"),
+        list_opt(
+            "--allowed-hosts", "ROOMCAST_ALLOWED_HOSTS",
+            "host names a request's Host may carry besides localhost, 127.0.0.0/8, ::1, "
+            "this machine's addresses and the public URL's host (comma-separated, no port: "
+            "any port is accepted), or * for any; others get 421 (against DNS rebinding)",
+            &config::allowed_hosts,
+            [](std::string_view v, std::string& bad) {
+                return transport::host_policy::parse(v, {}, bad).has_value();
+            },
+            "a host name such as photos.example.com (no port)",
+            "(loopback, own addresses, public URL)"),
+        list_opt(
+            "--metrics-from", "ROOMCAST_METRICS_FROM",
+            "client addresses (IPs or CIDR blocks, comma-separated) that may read /metrics, "
+            "or * for anyone; behind a trusted proxy the forwarded client counts; others "
+            "get 403",
+            &config::metrics_from,
+            [](std::string_view v, std::string& bad) {
+                return transport::address_set::parse(v, bad).has_value();
+            },
+            "an IP address or CIDR block such as 10.0.0.0/8", nullptr),
         duration_opt("--shutdown-timeout", "ROOMCAST_SHUTDOWN_TIMEOUT",
                      "on SIGTERM/SIGINT, time allowed for connections to close before exit",
                      &config::shutdown_timeout),
@@ -336,6 +371,12 @@ std::vector<option> const& options() {
              if (!scheme || u.size() <= host_at ||
                  u.find_first_of(" \t\r\n\"<>?#", 0) != std::string::npos) {
                  err = "expected an http:// or https:// origin such as https://photos.example.com";
+                 return false;
+             }
+             // Requests naming its host are answered (host_policy): it must be one.
+             std::string bad;
+             if (!transport::host_policy::parse({}, u, bad)) {
+                 err = "its host is not a host name or IP literal such as photos.example.com";
                  return false;
              }
              c.public_url = u;

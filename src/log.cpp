@@ -43,6 +43,25 @@ std::string json_escape(std::string_view s) {
     return out;
 }
 
+std::string printable(std::string_view s, std::size_t max) {
+    static char const hex[] = "0123456789abcdef";
+    bool const cut = s.size() > max;
+    if (cut) s = s.substr(0, max);
+    std::string out;
+    out.reserve(s.size() + 8);
+    for (unsigned char c : s) {
+        if (c >= 0x20 && c < 0x7f) {
+            out += static_cast<char>(c);
+        } else {
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    if (cut) out += "...";
+    return out;
+}
+
 namespace {
 
 // A formatter writing one JSON object per line. spdlog's pattern flags do not escape the

@@ -137,6 +137,19 @@ std::string prometheus_text(stats const& s, gauges const& g, char const* version
     w.counter("upgrades_refused_origin",
               "WebSocket upgrades refused with 403 because their Origin is not allowed.",
               r(s.upgrades_refused_origin));
+    w.counter("upgrades_refused",
+              "WebSocket upgrades refused for another reason (version, key, method, shutdown).",
+              r(s.upgrades_refused));
+    w.counter("hosts_refused",
+              "Requests refused with 421 because their Host is not one this server answers to.",
+              r(s.hosts_refused));
+    w.counter("http_bad_requests",
+              "HTTP requests refused as malformed, ambiguously framed or carrying a body (400, "
+              "413, 431).",
+              r(s.http_bad_requests));
+    w.counter("metrics_refused",
+              "Requests for /metrics refused with 403: the client is outside --metrics-from.",
+              r(s.metrics_refused));
     bool first = true;
     for (int c = 1; c < protocol::errc_count; ++c) {
         auto const code = std::string(protocol::wire_code(static_cast<protocol::errc>(c)));

@@ -211,7 +211,12 @@ std::optional<std::string> server::start() {
     if (!proxies) return "invalid trusted-proxies entry '" + bad + "'";
     auto origins = transport::origin_policy::parse(m.cfg.allowed_origins, m.cfg.public_url, bad);
     if (!origins) return "invalid allowed-origins entry '" + bad + "'";
-    m.policy = {std::move(*proxies), std::move(*origins)};
+    auto hosts = transport::host_policy::parse(m.cfg.allowed_hosts, m.cfg.public_url, bad);
+    if (!hosts) return "invalid allowed-hosts entry '" + bad + "'";
+    auto metrics_from = transport::address_set::parse(m.cfg.metrics_from, bad);
+    if (!metrics_from) return "invalid metrics-from entry '" + bad + "'";
+    m.policy = {std::move(*proxies), std::move(*origins), std::move(*hosts),
+                std::move(*metrics_from)};
     std::string const root = resolve_web_root(m.cfg);
     if (auto err = transport::static_files::load(root, m.files)) return *err;
     if (auto err = m.setup_tls()) return *err;

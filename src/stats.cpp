@@ -49,7 +49,10 @@ std::string stats::summary() const {
        << " close_too_big=" << r(close_too_big) << " close_protocol=" << r(close_protocol)
        << " close_heartbeat=" << r(close_heartbeat) << " close_shutdown=" << r(close_shutdown)
        << " rate_limited=" << r(rate_limited) << " joins_refused=" << r(joins_refused)
-       << " upgrades_refused_origin=" << r(upgrades_refused_origin);
+       << " upgrades_refused_origin=" << r(upgrades_refused_origin)
+       << " upgrades_refused=" << r(upgrades_refused) << " hosts_refused=" << r(hosts_refused)
+       << " http_bad_requests=" << r(http_bad_requests)
+       << " metrics_refused=" << r(metrics_refused);
     return os.str();
 }
 

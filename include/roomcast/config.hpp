@@ -35,6 +35,16 @@ struct config {
     std::size_t http_body_limit = 4096;
     std::chrono::milliseconds http_timeout{15000};
 
+    // HTTP: hosts and metrics access
+    // Host names (or IP literals) requests may carry in Host besides those always answered:
+    // loopback names, this machine's addresses, the public URL's host. Comma-separated, no
+    // port (any port is accepted), or "*" for any. Others get 421 (DNS rebinding).
+    std::string allowed_hosts;
+    // Client address blocks /metrics answers (comma-separated CIDR, or "*" for anyone); behind
+    // a trusted proxy the client is the one X-Forwarded-For names. Others get 403.
+    std::string metrics_from =
+        "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7";
+
     // Admission
     std::size_t max_room_members = 16;
     std::size_t max_connections = 100000;

@@ -62,6 +62,10 @@ struct stats {
     counter protocol_errors{0};                // error replies sent (bad-json, bad-message, ...)
     std::array<counter, 16> errors_by_code{};  // the same, indexed by protocol::errc
     counter upgrades_refused_origin{0};  // 403: a page of another origin asked for a WebSocket
+    counter upgrades_refused{0};   // other refused upgrades (version, key, method, shutting down)
+    counter hosts_refused{0};      // 421: a Host this server does not answer to (DNS rebinding)
+    counter http_bad_requests{0};  // 400/413/431: unparsable, ambiguous framing, a body, bad Host
+    counter metrics_refused{0};    // 403 on /metrics: the client is outside --metrics-from
     counter rate_limited{0};   // a connection's reads paused: over its messages or bytes per second
     counter joins_refused{0};  // join attempts over max-joins-per-minute for the address
     counter close_slow_reader{0};  // 1008: queue past the hard cap or no write progress

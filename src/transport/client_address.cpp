@@ -16,6 +16,29 @@ std::optional<net::ip::address> parse_address(std::string_view s) {
     return unmapped(a);
 }
 
+// "a, b/n, ..." → blocks; "*" is left to the caller (`star` set) when `star` is given.
+std::optional<std::vector<cidr>> parse_blocks(std::string_view list, std::string& bad,
+                                              bool* star = nullptr) {
+    std::vector<cidr> blocks;
+    for (auto const item : split_list(list)) {
+        if (star && item == "*") {
+            *star = true;
+            continue;
+        }
+        auto c = cidr::parse(item);
+        if (!c) {
+            bad = std::string(item);
+            return std::nullopt;
+        }
+        blocks.push_back(*c);
+    }
+    return blocks;
+}
+
+bool any_contains(std::vector<cidr> const& blocks, net::ip::address const& a) noexcept {
+    return std::any_of(blocks.begin(), blocks.end(), [&](cidr const& b) { return b.contains(a); });
+}
+
 }  // namespace
 
 net::ip::address unmapped(net::ip::address const& a) {
@@ -57,23 +80,37 @@ bool cidr::contains(net::ip::address const& raw) const noexcept {
     return match(a.to_v6().to_bytes(), base.to_v6().to_bytes());
 }
 
+std::optional<address_set> address_set::parse(std::string_view list, std::string& bad) {
+    address_set s;
+    auto blocks = parse_blocks(list, bad, &s.any_);
+    if (!blocks) return std::nullopt;
+    s.blocks_ = std::move(*blocks);
+    return s;
+}
+
+bool address_set::contains(net::ip::address const& a) const noexcept {
+    return any_ || any_contains(blocks_, a);
+}
+
+bool is_local_network(net::ip::address const& a) noexcept {
+    static std::vector<cidr> const local = [] {
+        std::string bad;
+        return *parse_blocks(
+            "127.0.0.0/8, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16, "
+            "::1/128, fc00::/7, fe80::/10",
+            bad);
+    }();
+    return any_contains(local, a);
+}
+
 std::optional<trusted_proxies> trusted_proxies::parse(std::string_view list, std::string& bad) {
-    std::vector<cidr> blocks;
-    for (auto const item : split_list(list)) {
-        auto c = cidr::parse(item);
-        if (!c) {
-            bad = std::string(item);
-            return std::nullopt;
-        }
-        blocks.push_back(*c);
-    }
-    return trusted_proxies(std::move(blocks));
+    auto blocks = parse_blocks(list, bad);
+    if (!blocks) return std::nullopt;
+    return trusted_proxies(std::move(*blocks));
 }
 
 bool trusted_proxies::trusts(net::ip::address const& a) const noexcept {
-    for (auto const& b : blocks_)
-        if (b.contains(a)) return true;
-    return false;
+    return any_contains(blocks_, a);
 }
 
 net::ip::address trusted_proxies::client(net::ip::address const& peer,

@@ -1,14 +1,18 @@
 #include "roomcast/transport/http_session.hpp"
 
+#include <roomcast/log.hpp>
 #include <roomcast/metrics.hpp>
 #include <roomcast/pairing/origins.hpp>
 #include <roomcast/pairing/qr.hpp>
+#include <roomcast/transport/request_checks.hpp>
 #include <roomcast/transport/ws_session.hpp>
 #include <roomcast/version.hpp>
 #include <roomcast/ws/handshake.hpp>
 
 #include <spdlog/spdlog.h>
 #include <boost/beast/core/detect_ssl.hpp>
+
+#include <algorithm>
 
 namespace roomcast::transport {
 
@@ -30,6 +34,28 @@ std::string remote_of(tcp::socket const& s) {
     if (addr.is_v6() && addr.to_v6().is_v4_mapped())
         addr = net::ip::make_address_v4(net::ip::v4_mapped, addr.to_v6());
     return addr.to_string() + ":" + std::to_string(ep.port());
+}
+
+// A refusal: `why` as its text, and the connection closes after it, so nothing that follows a
+// refused request (a body we did not read, a request smuggled in one) is ever parsed.
+http::response<http::string_body> refusal(http::status s, std::string_view why) {
+    http::response<http::string_body> res{s, 11};
+    res.set(http::field::content_type, "text/plain; charset=utf-8");
+    res.body() = std::string(why) + "\n";
+    res.keep_alive(false);
+    res.prepare_payload();
+    return res;
+}
+
+// Every X-Forwarded-For of a request, in order, comma-joined.
+std::string forwarded_for(http::fields const& f) {
+    std::string forwarded;
+    auto const [first, last] = f.equal_range("X-Forwarded-For");
+    for (auto it = first; it != last; ++it) {
+        if (!forwarded.empty()) forwarded += ',';
+        forwarded += it->value();
+    }
+    return forwarded;
 }
 
 // The session's stream around an accepted connection (both constructors compile for both
@@ -145,43 +171,116 @@ void basic_http_session<Stream>::do_read() {
     parser_->body_limit(ctx_.cfg.http_body_limit);
     // Bounds the whole request, and the idle time of a keep-alive connection.
     beast::get_lowest_layer(stream_).expires_after(ctx_.cfg.http_timeout);
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = this->shared_from_this()](error_code ec, std::size_t n) { self->on_read(ec, n); });
+    scanned_ = 0;
+    do_read_header();
 }
 
 template <class Stream>
-void basic_http_session<Stream>::on_read(error_code ec, std::size_t) {
+void basic_http_session<Stream>::do_read_header() {
+    // The header block is gathered whole before Beast parses it, so that its raw lines can be
+    // looked at: Beast joins an obs-fold continuation into the value it folds and leaves no
+    // trace of it. The block ends at the first CRLFCRLF (Beast finds its end the same way, and
+    // refuses a request that starts with an empty line), which may straddle two reads.
+    std::string_view const have(static_cast<char const*>(buffer_.data().data()), buffer_.size());
+    auto const end = have.find("\r\n\r\n", scanned_ > 3 ? scanned_ - 3 : 0);
+    if (end != std::string_view::npos) return on_header(end + 4);
+    if (buffer_.size() >= ctx_.cfg.http_header_limit)
+        return on_read_error(http::error::header_limit);
+    scanned_ = buffer_.size();
+    auto const room =
+        std::clamp<std::size_t>(ctx_.cfg.http_header_limit - buffer_.size(), 512, 65536);
+    stream_.async_read_some(buffer_.prepare(room),
+                            [self = this->shared_from_this()](error_code ec, std::size_t n) {
+                                self->on_read_header(ec, n);
+                            });
+}
+
+template <class Stream>
+void basic_http_session<Stream>::on_read_header(error_code ec, std::size_t n) {
+    buffer_.commit(n);
+    // As http::read says it: a clean end between requests, or one in the middle of a request.
+    if (ec == net::error::eof)
+        ec = buffer_.size() == 0 ? error_code(http::error::end_of_stream)
+                                 : error_code(http::error::partial_message);
+    if (ec) return on_read_error(ec);
+    do_read_header();
+}
+
+template <class Stream>
+void basic_http_session<Stream>::on_header(std::size_t bytes) {
+    std::string_view const head(static_cast<char const*>(buffer_.data().data()), bytes);
+    if (has_obs_fold(head)) {
+        note_refusal(ctx_.counters.http_bad_requests, "bad request", "obs-fold (a folded header)");
+        return send(refusal(http::status::bad_request, "header fields may not be folded"));
+    }
+    // Only the header's bytes: the parser must not run on into a body or the next request.
+    error_code ec;
+    auto const used = parser_->put(net::buffer(buffer_.data().data(), bytes), ec);
+    buffer_.consume(used);
+    if (!ec && !parser_->is_header_done()) ec = http::error::partial_message;
+    if (ec) return on_read_error(ec);
+    // The parser stopped after the header: anything it still expects is a body, never read.
+    bool const has_body = !parser_->is_done();
+    handle(parser_->release(), has_body);
+}
+
+template <class Stream>
+void basic_http_session<Stream>::on_read_error(error_code ec) {
     if (ec == http::error::end_of_stream) {
         error_code ignored;
         socket().shutdown(tcp::socket::shutdown_send, ignored);
         return;
     }
-    if (ec) {
-        http::status status = http::status::bad_request;
-        if (ec == http::error::header_limit)
-            status = http::status::request_header_fields_too_large;
-        else if (ec == http::error::body_limit)
-            status = http::status::payload_too_large;
-        else if (ec == beast::error::timeout || ec == net::error::operation_aborted ||
-                 ec == net::error::connection_reset || ec == net::error::eof ||
-                 ec == http::error::partial_message || ec == net::ssl::error::stream_truncated ||
-                 ec.category() == net::error::get_ssl_category())
-            return fail(ec, "read");
-        spdlog::info("http {}: bad request: {}", remote_, ec.message());
-        http::response<http::string_body> res{status, 11};
-        res.set(http::field::content_type, "text/plain; charset=utf-8");
-        res.body() = std::string(http::obsolete_reason(status)) + "\n";
-        res.keep_alive(false);
-        res.prepare_payload();
-        return send(std::move(res));
-    }
-    handle(parser_->release());
+    http::status status = http::status::bad_request;
+    if (ec == http::error::header_limit)
+        status = http::status::request_header_fields_too_large;
+    else if (ec == http::error::body_limit)
+        status = http::status::payload_too_large;
+    else if (ec == beast::error::timeout || ec == net::error::operation_aborted ||
+             ec == net::error::connection_reset || ec == net::error::eof ||
+             ec == http::error::partial_message || ec == net::ssl::error::stream_truncated ||
+             ec.category() == net::error::get_ssl_category())
+        return fail(ec, "read");
+    note_refusal(ctx_.counters.http_bad_requests, "bad request", ec.message());
+    send(refusal(status, http::obsolete_reason(status)));
 }
 
 template <class Stream>
-void basic_http_session<Stream>::handle(request&& req) {
+void basic_http_session<Stream>::handle(request&& req, bool has_body) {
     ctx_.counters.http_requests.fetch_add(1, std::memory_order_relaxed);
+    if (auto const why = framing_error(req)) {
+        note_refusal(ctx_.counters.http_bad_requests, "bad request", why);
+        return send(refusal(http::status::bad_request, why));
+    }
+    // Only names this server answers to: against DNS rebinding, where a foreign page whose
+    // name now resolves here passes the Origin check (it is same-origin with itself) but
+    // still names its own host.
+    auto const host = req[http::field::host];
+    switch (ctx_.policy.hosts.check(
+        host, [this](net::ip::address const& a) { return ctx_.interfaces.contains(a); })) {
+        case host_policy::verdict::allowed:
+            break;
+        case host_policy::verdict::malformed:
+            note_refusal(ctx_.counters.http_bad_requests, "bad request",
+                         "bad Host " + printable(host));
+            return send(refusal(http::status::bad_request, "bad Host"));
+        case host_policy::verdict::unknown:
+            note_refusal(ctx_.counters.hosts_refused, "Host refused",
+                         "Host " + printable(host) +
+                             " is not a name this server answers to (see --allowed-hosts)");
+            return send(refusal(http::status::misdirected_request,
+                                "this server does not answer to that host name"));
+    }
+    if (has_body) {
+        // No route takes a body, and it is not read: the connection closes after the answer.
+        if (req.method() != http::verb::get && req.method() != http::verb::head) {
+            auto res = refusal(http::status::method_not_allowed, "method not allowed");
+            res.set(http::field::allow, "GET, HEAD");
+            return send(std::move(res));
+        }
+        note_refusal(ctx_.counters.http_bad_requests, "bad request", "a request body");
+        return send(refusal(http::status::bad_request, "no request body is accepted"));
+    }
     std::string_view const target = req.target();
     std::string_view const path = target.substr(0, target.find('?'));
     bool const is_upgrade = ws::has_token(req[http::field::connection], "upgrade") &&
@@ -238,6 +337,16 @@ void basic_http_session<Stream>::handle(request&& req) {
         return send(std::move(res));
     }
     if (path == "/metrics") {
+        if (auto const client = known_client(req);
+            !client || !ctx_.policy.metrics_from.contains(*client)) {
+            note_refusal(ctx_.counters.metrics_refused, "/metrics refused",
+                         (client ? client->to_string() : "a client behind an untrusted proxy") +
+                             " is not in --metrics-from");
+            auto res =
+                simple(http::status::forbidden, "/metrics is served to --metrics-from only\n");
+            res.set(http::field::cache_control, "no-store");
+            return send(std::move(res));
+        }
         gauges g;
         g.connections = ctx_.limiter.total();
         g.rooms = ctx_.rooms.room_count();
@@ -260,19 +369,27 @@ void basic_http_session<Stream>::handle(request&& req) {
                                                               std::to_string(pairing::max_qr_text) +
                                                               " bytes\n"));
         auto res = simple(http::status::ok, std::move(*svg), "image/svg+xml");
-        res.set(http::field::cache_control, "private, max-age=3600");
+        // It carries the room link, the one secret of a room: kept in no cache.
+        res.set(http::field::cache_control, "no-store");
         return send(std::move(res));
     }
     if (path == "/api/origins") {
         // Where a phone can reach us: the configured public URL, and this host's LAN origins
         // (the page offers these when it was opened as localhost); https when TLS is on, on
         // whichever scheme this request came: a phone needs the secure origin for its camera.
+        // With a public URL the interface addresses go only to callers on this machine or its
+        // networks, who could find them anyway: a proxy or CDN in front may be there to hide them.
+        bool lan = ctx_.cfg.public_url.empty();
+        if (!lan)
+            if (auto const client = known_client(req)) lan = is_local_network(*client);
         std::string body = "{\"public_url\":";
         body += ctx_.cfg.public_url.empty() ? "null" : "\"" + ctx_.cfg.public_url + "\"";
         body += ",\"lan\":[";
         bool first = true;
-        for (auto const& o : pairing::lan_origins(pairing::system_interfaces(), ctx_.port.load(),
-                                                  ctx_.tls ? "https" : "http")) {
+        for (auto const& o :
+             lan ? pairing::lan_origins(pairing::system_interfaces(), ctx_.port.load(),
+                                        ctx_.tls ? "https" : "http")
+                 : std::vector<std::string>{}) {
             body += (first ? "\"" : ",\"") + o + "\"";
             first = false;
         }
@@ -287,54 +404,43 @@ void basic_http_session<Stream>::handle(request&& req) {
 
 template <class Stream>
 void basic_http_session<Stream>::upgrade(request&& req) {
-    auto reject = [&](http::status s, char const* why) {
-        spdlog::info("http {}: WebSocket upgrade refused: {}", remote_, why);
-        http::response<http::string_body> res{s, 11};
-        res.set(http::field::content_type, "text/plain; charset=utf-8");
+    auto reject = [&](http::status s, char const* why, std::atomic<std::uint64_t>& counted,
+                      std::string const& detail = {}) {
+        note_refusal(counted, "WebSocket upgrade refused", detail.empty() ? why : detail);
+        auto res = refusal(s, why);
         res.set(http::field::sec_websocket_version, "13");
-        res.body() = std::string(why) + "\n";
-        res.keep_alive(false);
-        res.prepare_payload();
         send(std::move(res));
     };
+    auto& refused = ctx_.counters.upgrades_refused;
     if (req.method() != http::verb::get || req.version() < 11)
-        return reject(http::status::bad_request, "upgrade needs GET over HTTP/1.1");
+        return reject(http::status::bad_request, "upgrade needs GET over HTTP/1.1", refused);
     if (req[http::field::sec_websocket_version] != "13")
-        return reject(http::status::upgrade_required, "Sec-WebSocket-Version must be 13");
+        return reject(http::status::upgrade_required, "Sec-WebSocket-Version must be 13", refused);
     auto const key = req[http::field::sec_websocket_key];
     if (!ws::valid_client_key(key))
-        return reject(http::status::bad_request, "bad Sec-WebSocket-Key");
+        return reject(http::status::bad_request, "bad Sec-WebSocket-Key", refused);
     if (ctx_.tracker.stopping())
-        return reject(http::status::service_unavailable, "server shutting down");
+        return reject(http::status::service_unavailable, "server shutting down", refused);
     // A page from another site must not open a socket here with the user's browser
     // (cross-site WebSocket hijacking); clients that are not browsers send no Origin.
     if (auto const origin = req[http::field::origin];
-        !origin.empty() && !ctx_.policy.origins.allows(origin, req[http::field::host])) {
-        ctx_.counters.upgrades_refused_origin.fetch_add(1, std::memory_order_relaxed);
-        spdlog::info("http {}: origin {} not allowed (see --allowed-origins)", remote_,
-                     std::string(origin.substr(0, 200)));
-        return reject(http::status::forbidden, "origin not allowed");
-    }
+        !origin.empty() && !ctx_.policy.origins.allows(origin, req[http::field::host]))
+        return reject(http::status::forbidden, "origin not allowed",
+                      ctx_.counters.upgrades_refused_origin,
+                      "origin " + printable(origin) + " not allowed (see --allowed-origins)");
     std::string remote = remote_;
     error_code ec;
     auto const peer = socket().remote_endpoint(ec);
     if (!ec && ctx_.policy.proxies.trusts(peer.address())) {
         // Behind a trusted proxy the client is named by X-Forwarded-For (every such header, in
         // order); per-address limits apply to it from here on.
-        std::string forwarded;
-        auto const [first, last] = req.equal_range("X-Forwarded-For");
-        for (auto it = first; it != last; ++it) {
-            if (!forwarded.empty()) forwarded += ',';
-            forwarded += it->value();
-        }
-        auto const client = address_key(ctx_.policy.proxies.client(peer.address(), forwarded));
+        auto const client =
+            address_key(ctx_.policy.proxies.client(peer.address(), forwarded_for(req)));
         conn_limiter::refusal why{};
-        if (!ctx_.limiter.rebind(ticket_, client, why)) {
-            ctx_.counters.connections_rejected.fetch_add(1, std::memory_order_relaxed);
-            spdlog::info("http {}: client {} is at max-connections-per-ip", remote_, client);
-            return reject(http::status::too_many_requests,
-                          "too many connections from your address");
-        }
+        if (!ctx_.limiter.rebind(ticket_, client, why))
+            return reject(http::status::too_many_requests, "too many connections from your address",
+                          ctx_.counters.connections_rejected,
+                          "client " + client + " is at max-connections-per-ip");
         remote = client + " via " + remote_;
     }
 
@@ -356,6 +462,30 @@ void basic_http_session<Stream>::upgrade(request&& req) {
                                                remote);
         ws->run(std::move(response), std::move(leftover));
     }
+}
+
+template <class Stream>
+void basic_http_session<Stream>::note_refusal(std::atomic<std::uint64_t>& counted, char const* kind,
+                                              std::string_view detail) {
+    // Counted always; logged the first time and then every refusal_log_every-th of its kind.
+    // `detail` carries client strings only through printable().
+    if (auto const s = count_sampled(counted); s.log)
+        spdlog::info("http {}: {}: {} ({} so far)", remote_, kind, detail, s.count);
+}
+
+template <class Stream>
+std::optional<net::ip::address> basic_http_session<Stream>::known_client(request const& req) {
+    // Who is asking, for what a caller may see: the TCP peer, or behind a trusted proxy the
+    // client its X-Forwarded-For names. Unknown for a forwarded request from a peer that is no
+    // trusted proxy: a proxy we were not told about makes every client look like itself.
+    error_code ec;
+    auto const peer = socket().remote_endpoint(ec);
+    if (ec) return std::nullopt;
+    if (ctx_.policy.proxies.trusts(peer.address()))
+        return ctx_.policy.proxies.client(peer.address(), forwarded_for(req));
+    if (req.count("X-Forwarded-For") > 0 || req.count(http::field::forwarded) > 0)
+        return std::nullopt;
+    return unmapped(peer.address());
 }
 
 template <class Stream>
@@ -393,7 +523,7 @@ void basic_http_session<Stream>::send_file(request const& req, static_files::fil
         if (f.content_type.rfind("text/html", 0) == 0)
             res.set("Content-Security-Policy",
                     "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; "
-                    "connect-src 'self' ws: wss: blob: data:; object-src 'none'; base-uri 'none'; "
+                    "connect-src 'self' data:; object-src 'none'; base-uri 'none'; "
                     "frame-ancestors 'none'");
         if (req.method() == http::verb::head)
             res.content_length(f.body->size());

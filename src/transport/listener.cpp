@@ -1,5 +1,6 @@
 #include "roomcast/transport/listener.hpp"
 
+#include <roomcast/log.hpp>
 #include <roomcast/transport/http_session.hpp>
 
 #include <spdlog/spdlog.h>
@@ -142,13 +143,12 @@ void listener::on_accept(error_code ec, tcp::socket socket) {
     // Near the memory budget a new connection is refused before it costs anything: the
     // memory left is for the transfers already under way.
     if (ctx_.counters.memory.near_limit()) {
-        auto const n =
-            ctx_.counters.connections_refused_memory.fetch_add(1, std::memory_order_relaxed);
-        if (n % 1000 == 0)
+        if (auto const s = count_sampled(ctx_.counters.connections_refused_memory); s.log)
             spdlog::warn(
                 "refused connection from {}: memory budget nearly used ({} of {} bytes; "
                 "{} refused so far)",
-                addr.to_string(), ctx_.counters.memory.used(), ctx_.counters.memory.limit(), n + 1);
+                addr.to_string(), ctx_.counters.memory.used(), ctx_.counters.memory.limit(),
+                s.count);
         refuse(socket, "503 Service Unavailable");
         do_accept();
         return;
@@ -160,14 +160,13 @@ void listener::on_accept(error_code ec, tcp::socket socket) {
     auto ticket =
         ctx_.limiter.try_acquire(address_key(addr), why, !ctx_.policy.proxies.trusts(addr));
     if (!ticket) {
-        auto const n = ctx_.counters.connections_rejected.fetch_add(1, std::memory_order_relaxed);
-        // Counted always; logged for the first and then every 1000th, so a flood cannot
-        // flood the log too.
-        if (n % 1000 == 0)
+        // Counted always; logged for the first and then every refusal_log_every-th, so a
+        // flood cannot flood the log too.
+        if (auto const s = count_sampled(ctx_.counters.connections_rejected); s.log)
             spdlog::warn("refused connection from {}: {} ({} refused so far)", addr.to_string(),
                          why == conn_limiter::refusal::total ? "max-connections reached"
                                                              : "max-connections-per-ip reached",
-                         n + 1);
+                         s.count);
         refuse(socket, why == conn_limiter::refusal::total ? "503 Service Unavailable"
                                                            : "429 Too Many Requests");
     } else {

@@ -4,6 +4,8 @@
 
 #include "ws_session_detail.hpp"
 
+#include <roomcast/log.hpp>
+
 #include <spdlog/spdlog.h>
 
 namespace roomcast::transport {
@@ -99,12 +101,12 @@ bool basic_ws_session<Stream>::check_message_rate(clock::time_point now) {
     if (!judged) return true;
     auto const needed = static_cast<double>(ctx_.cfg.message_min_rate) * elapsed;
     if (static_cast<double>(received) >= needed) return true;
-    ctx_.counters.close_slow_sender.fetch_add(1, std::memory_order_relaxed);
-    spdlog::info(
-        "ws {} {}: message arriving at {:.0f} B/s, under message-min-rate ({} B/s); closing "
-        "with 1008 ({} bytes of it held)",
-        id_, remote_, static_cast<double>(received) / elapsed, ctx_.cfg.message_min_rate,
-        reader_.message_bytes());
+    if (auto const s = count_sampled(ctx_.counters.close_slow_sender); s.log)
+        spdlog::info(
+            "ws {} {}: message arriving at {:.0f} B/s, under message-min-rate ({} B/s); closing "
+            "with 1008 ({} bytes of it held; {} such closes, sampled)",
+            id_, remote_, static_cast<double>(received) / elapsed, ctx_.cfg.message_min_rate,
+            reader_.message_bytes(), s.count);
     close_with(ws::close_code::policy_error, "message too slow", false);
     return false;
 }
@@ -124,9 +126,9 @@ void basic_ws_session<Stream>::on_heartbeat(error_code ec) {
         if (last_heard_ >= ping_sent_) {
             ping_outstanding_ = false;  // any bytes count as a sign of life
         } else if (now - ping_sent_ >= ctx_.cfg.ping_timeout) {
-            ctx_.counters.close_heartbeat.fetch_add(1, std::memory_order_relaxed);
-            spdlog::info("ws {} {}: no pong within {} ms, closing", id_, remote_,
-                         ctx_.cfg.ping_timeout.count());
+            if (auto const s = count_sampled(ctx_.counters.close_heartbeat); s.log)
+                spdlog::info("ws {} {}: no pong within {} ms, closing ({} such, sampled)", id_,
+                             remote_, ctx_.cfg.ping_timeout.count(), s.count);
             return finish_close("heartbeat timeout");
         }
     }

@@ -5,6 +5,8 @@
 
 #include "ws_session_detail.hpp"
 
+#include <roomcast/log.hpp>
+
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -268,17 +270,21 @@ void basic_ws_session<Stream>::process_refused_memory() {
     reader_.stop(ws::close_code::try_again_later, "server busy: try again later");
     charge_partial(0);
     ctx_.counters.close_try_again.fetch_add(1, std::memory_order_relaxed);
+    // Counted always, logged the first time and then sampled: a client can repeat this.
     if (refused_by_address_) {
-        ctx_.counters.messages_refused_address.fetch_add(1, std::memory_order_relaxed);
-        spdlog::warn(
-            "ws {} {}: its address holds {} bytes of messages being received or not yet "
-            "written to their recipients (max-message-bytes-per-ip {}); closing with 1013",
-            id_, remote_, usage_->message_bytes.load(std::memory_order_relaxed),
-            ctx_.cfg.max_message_bytes_per_ip);
+        if (auto const s = count_sampled(ctx_.counters.messages_refused_address); s.log)
+            spdlog::warn(
+                "ws {} {}: its address holds {} bytes of messages being received or not yet "
+                "written to their recipients (max-message-bytes-per-ip {}); closing with 1013 "
+                "({} such, sampled)",
+                id_, remote_, usage_->message_bytes.load(std::memory_order_relaxed),
+                ctx_.cfg.max_message_bytes_per_ip, s.count);
     } else {
-        ctx_.counters.messages_refused_process.fetch_add(1, std::memory_order_relaxed);
-        spdlog::warn("ws {} {}: memory budget reached ({} of {} bytes in use); closing with 1013",
-                     id_, remote_, ctx_.counters.memory.used(), ctx_.counters.memory.limit());
+        if (auto const s = count_sampled(ctx_.counters.messages_refused_process); s.log)
+            spdlog::warn(
+                "ws {} {}: memory budget reached ({} of {} bytes in use); closing with 1013 "
+                "({} such, sampled)",
+                id_, remote_, ctx_.counters.memory.used(), ctx_.counters.memory.limit(), s.count);
     }
     close_with(ws::close_code::try_again_later, "server busy: try again later", false, true);
     do_read();  // drain until the client closes, as after a protocol error
@@ -292,14 +298,15 @@ void basic_ws_session<Stream>::process(ws::frame_reader::status st) {
         charge_partial(reader_.buffered_bytes());  // the failed message's memory is gone
         char const* reason = reader_.fail_reason();
         if (code == ws::close_code::too_big) {
-            ctx_.counters.close_too_big.fetch_add(1, std::memory_order_relaxed);
             if (!room_) reason = "join a room first: messages before a join are at most 4096 bytes";
-            spdlog::info("ws {} {}: message over {} bytes, closing with 1009", id_, remote_,
-                         reader_.max_message());
+            if (auto const s = count_sampled(ctx_.counters.close_too_big); s.log)
+                spdlog::info(
+                    "ws {} {}: message over {} bytes, closing with 1009 ({} such, sampled)", id_,
+                    remote_, reader_.max_message(), s.count);
         } else {
-            ctx_.counters.close_protocol.fetch_add(1, std::memory_order_relaxed);
-            spdlog::info("ws {} {}: protocol error ({}), closing with {}", id_, remote_, reason,
-                         code);
+            if (auto const s = count_sampled(ctx_.counters.close_protocol); s.log)
+                spdlog::info("ws {} {}: protocol error ({}), closing with {} ({} such, sampled)",
+                             id_, remote_, reason, code, s.count);
         }
         close_with(code, reason, false);
         do_read();  // keep draining until the client closes, so our close frame is not reset

@@ -5,6 +5,8 @@
 
 #include "ws_session_detail.hpp"
 
+#include <roomcast/log.hpp>
+
 #include <spdlog/spdlog.h>
 
 namespace roomcast::transport {
@@ -146,12 +148,12 @@ void basic_ws_session<Stream>::on_join(protocol::join_msg&& j) {
         return;
     }
     if (ctx_.counters.memory.near_limit()) {
-        auto const n = ctx_.counters.joins_refused_memory.fetch_add(1, std::memory_order_relaxed);
-        if (n % 100 == 0)
+        if (auto const s = count_sampled(ctx_.counters.joins_refused_memory); s.log)
             spdlog::warn(
                 "ws {} {}: join refused: memory budget nearly used ({} of {} bytes; {} "
-                "refused in all, logged every 100th)",
-                id_, remote_, ctx_.counters.memory.used(), ctx_.counters.memory.limit(), n + 1);
+                "refused in all, logged the first and every {}th)",
+                id_, remote_, ctx_.counters.memory.used(), ctx_.counters.memory.limit(), s.count,
+                refusal_log_every);
         reply_error(protocol::errc::server_busy, 1000);
         return;
     }
@@ -207,13 +209,14 @@ void basic_ws_session<Stream>::park_seat() {
     auto seat = std::make_shared<rooms::away_seat>(id_, ctx_.seats, usage_, ctx_.counters.held);
     if (!seat->hold()) {
         // This address (or the process) holds as many seats as it may: the member leaves.
-        ctx_.counters.seats_refused.fetch_add(1, std::memory_order_relaxed);
-        spdlog::info(
-            "ws {} {}: seat not held: {} seats held for this address (max {}), {} in "
-            "all (max {})",
-            id_, remote_, usage_->held_seats.load(std::memory_order_relaxed),
-            ctx_.cfg.max_held_seats_per_ip,
-            ctx_.counters.held.seats.load(std::memory_order_relaxed), ctx_.cfg.max_held_seats);
+        if (auto const s = count_sampled(ctx_.counters.seats_refused); s.log)
+            spdlog::info(
+                "ws {} {}: seat not held: {} seats held for this address (max {}), {} in "
+                "all (max {}); {} refused, sampled",
+                id_, remote_, usage_->held_seats.load(std::memory_order_relaxed),
+                ctx_.cfg.max_held_seats_per_ip,
+                ctx_.counters.held.seats.load(std::memory_order_relaxed), ctx_.cfg.max_held_seats,
+                s.count);
         leave_room(true);
         return;
     }

@@ -6,6 +6,8 @@
 
 #include "ws_session_detail.hpp"
 
+#include <roomcast/log.hpp>
+
 #include <spdlog/spdlog.h>
 
 namespace roomcast::transport {
@@ -39,11 +41,12 @@ void basic_ws_session<Stream>::deliver(protocol::frame_ptr const& f) {
         congested_.store(queue_.congested(), std::memory_order_relaxed);
         lock.unlock();
         net::post(socket_.get_executor(), [self = this->shared_from_this()] {
-            self->ctx_.counters.close_slow_reader.fetch_add(1, std::memory_order_relaxed);
-            spdlog::warn(
-                "ws {} {}: send queue past {} bytes, closing with 1008 ({} frames dropped)",
-                self->id_, self->remote_, self->ctx_.cfg.send_max_bytes,
-                self->dropped_.load(std::memory_order_relaxed));
+            if (auto const s = count_sampled(self->ctx_.counters.close_slow_reader); s.log)
+                spdlog::warn(
+                    "ws {} {}: send queue past {} bytes, closing with 1008 ({} frames dropped; "
+                    "{} slow readers closed, sampled)",
+                    self->id_, self->remote_, self->ctx_.cfg.send_max_bytes,
+                    self->dropped_.load(std::memory_order_relaxed), s.count);
             self->close_with(ws::close_code::policy_error, "client too slow", false);
         });
         return;
@@ -279,16 +282,16 @@ void basic_ws_session<Stream>::on_write_watchdog(error_code ec) {
     if (stalled >= ctx_.cfg.send_timeout) {
         // The client stopped reading: nothing more can be written to it, so not even a close
         // frame would arrive. Drop the connection; the others in the room go on.
-        ctx_.counters.close_slow_reader.fetch_add(1, std::memory_order_relaxed);
         std::size_t queued;
         {
             std::lock_guard lock(out_mutex_);
             queued = queue_.pending_frames();
         }
-        spdlog::warn(
-            "ws {} {}: no write progress for {} ms, closing (slow reader; {} frames "
-            "queued are dropped)",
-            id_, remote_, ctx_.cfg.send_timeout.count(), queued);
+        if (auto const s = count_sampled(ctx_.counters.close_slow_reader); s.log)
+            spdlog::warn(
+                "ws {} {}: no write progress for {} ms, closing (slow reader; {} frames "
+                "queued are dropped; {} slow readers closed, sampled)",
+                id_, remote_, ctx_.cfg.send_timeout.count(), queued, s.count);
         return finish_close("send timeout");
     }
     auto const window = now - drain_window_at_;
@@ -313,13 +316,13 @@ void basic_ws_session<Stream>::on_write_watchdog(error_code ec) {
         drained_ = 0;
         if (ctx_.cfg.send_min_rate != 0 && waited * 2 >= window &&
             static_cast<double>(drained) < static_cast<double>(ctx_.cfg.send_min_rate) * secs) {
-            ctx_.counters.close_slow_drain.fetch_add(1, std::memory_order_relaxed);
-            spdlog::warn(
-                "ws {} {}: read {:.0f} B/s while its senders waited {:.0f} % of the time, under "
-                "send-min-rate ({} B/s); closing with 1008",
-                id_, remote_, static_cast<double>(drained) / secs,
-                100.0 * std::chrono::duration<double>(waited).count() / secs,
-                ctx_.cfg.send_min_rate);
+            if (auto const s = count_sampled(ctx_.counters.close_slow_drain); s.log)
+                spdlog::warn(
+                    "ws {} {}: read {:.0f} B/s while its senders waited {:.0f} % of the time, "
+                    "under send-min-rate ({} B/s); closing with 1008 ({} such, sampled)",
+                    id_, remote_, static_cast<double>(drained) / secs,
+                    100.0 * std::chrono::duration<double>(waited).count() / secs,
+                    ctx_.cfg.send_min_rate, s.count);
             close_with(ws::close_code::policy_error, "client too slow", false);
             return;
         }

@@ -82,9 +82,33 @@ export function startServer(extraEnv = {}, deadlineMs = 15000, port = 0) {
   });
 }
 
-/** Debian's chromium with the flags this workplace needs (no network beyond loopback). */
-export function launchBrowser() {
-  return chromium.launch({
+/**
+ * Runs in every page before the page's own scripts: remembers the Blob behind each blob: URL the
+ * page makes, for window.__blobOf(url). The tests read received bytes through it, because the
+ * page's CSP (connect-src 'self' data:) forbids fetch() of blob: URLs, which the page itself
+ * never needs; an init script is no page script, so the CSP stays as strict as shipped.
+ */
+function rememberBlobs() {
+  const blobs = new Map();
+  const create = URL.createObjectURL;
+  URL.createObjectURL = (obj) => {
+    const url = create.call(URL, obj);
+    blobs.set(url, obj);
+    return url;
+  };
+  window.__blobOf = (url) => {
+    const b = blobs.get(url);
+    if (!b) throw new Error(`no Blob behind ${url}`);
+    return b;
+  };
+}
+
+/**
+ * Debian's chromium with the flags this workplace needs (no network beyond loopback). Every
+ * context it makes (browser.newPage too) runs rememberBlobs in its pages.
+ */
+export async function launchBrowser() {
+  const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     args: [
       "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -92,6 +116,13 @@ export function launchBrowser() {
     ],
     timeout: 30000,
   });
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (options) => {
+    const ctx = await newContext(options);
+    await ctx.addInitScript(rememberBlobs);
+    return ctx;
+  };
+  return browser;
 }
 
 /** A deterministic PNG-like payload of `size` bytes (a real PNG header, then noise). */

@@ -32,7 +32,7 @@ after(async () => {
 /** SHA-256 of the bytes behind an <img> or <a> (its blob: URL), computed in the page. */
 function hashOf(locator, attr) {
   return locator.evaluate(async (el, a) => {
-    const buf = await (await fetch(el.getAttribute(a))).arrayBuffer();
+    const buf = await window.__blobOf(el.getAttribute(a)).arrayBuffer();
     return Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", buf)), (b) => b.toString(16).padStart(2, "0")).join("");
   }, attr);
 }
@@ -161,7 +161,7 @@ test("resizing on the phone: longest side 2048 px, JPEG, the right way up (EXIF 
   await img.waitFor({ timeout: 10000 });
   const size = await img.evaluate(async (i) => {
     await i.decode();
-    return [i.naturalWidth, i.naturalHeight, (await (await fetch(i.src)).blob()).type];
+    return [i.naturalWidth, i.naturalHeight, window.__blobOf(i.src).type];
   });
   assert.deepEqual(size, [1365, 2048, "image/jpeg"], "portrait, longest side 2048");
   assert.deepEqual(errors, []);

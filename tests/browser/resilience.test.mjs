@@ -34,7 +34,7 @@ async function pair(serverEnv = {}) {
 
 const hashOf = (locator, attr) =>
   locator.evaluate(async (el, a) => {
-    const buf = await (await fetch(el.getAttribute(a))).arrayBuffer();
+    const buf = await window.__blobOf(el.getAttribute(a)).arrayBuffer();
     return Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", buf)), (b) => b.toString(16).padStart(2, "0")).join("");
   }, attr);
 const outgoing = (page, name) => page.evaluate((n) => window.__roomcast.outgoing().find((t) => t.name === n), name);

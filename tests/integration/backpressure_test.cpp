@@ -20,7 +20,7 @@ tcp::socket stalled_client(net::io_context& ioc, std::uint16_t port, std::string
     s.set_option(net::socket_base::receive_buffer_size(4096));
     s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
     std::string const req =
-        "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
     net::write(s, net::buffer(req));
     // A masked text frame {"type":"join","room":...}.
@@ -163,7 +163,7 @@ TEST(Backpressure, FramesThatArriveWithTheUpgradeRequestAreReadAndCounted) {
     tcp::socket raw(ioc);
     raw.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), s.port()));
     std::string wire =
-        "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
     std::string ping;
     ping += static_cast<char>(0x89);

@@ -14,8 +14,8 @@ using namespace roomcast::test;
 namespace {
 
 std::string get(std::uint16_t port, std::string const& target, std::string extra = {}) {
-    return raw_exchange(
-        port, "GET " + target + " HTTP/1.1\r\nHost: t\r\n" + extra + "Connection: close\r\n\r\n");
+    return raw_exchange(port, "GET " + target + " HTTP/1.1\r\nHost: localhost\r\n" + extra +
+                                  "Connection: close\r\n\r\n");
 }
 
 std::string file_text(std::string const& path) {
@@ -51,7 +51,8 @@ TEST(Http, OtherFilesGetTheirContentType) {
 
 TEST(Http, HeadHasLengthButNoBody) {
     running_server s;
-    auto r = raw_exchange(s.port(), "HEAD / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    auto r =
+        raw_exchange(s.port(), "HEAD / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(status_of(r), 200);
     auto const size = file_text(std::string(ROOMCAST_TEST_WEB_ROOT) + "/index.html").size();
     EXPECT_NE(r.find("Content-Length: " + std::to_string(size)), std::string::npos) << r;
@@ -98,7 +99,8 @@ TEST(Http, UnknownPathsAndEveryTraversalTrickAre404) {
 TEST(Http, MethodsOtherThanGetAndHeadAre405) {
     running_server s;
     auto r = raw_exchange(
-        s.port(), "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi");
+        s.port(),
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi");
     EXPECT_EQ(status_of(r), 405);
     EXPECT_NE(r.find("Allow: GET, HEAD"), std::string::npos);
 }
@@ -108,10 +110,10 @@ TEST(Http, LimitsOnHeaderAndBodySize) {
     cfg.http_header_limit = 1024;
     cfg.http_body_limit = 16;
     running_server s(cfg);
-    auto r = raw_exchange(
-        s.port(), "GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(4000, 'a') + "\r\n\r\n");
+    auto r = raw_exchange(s.port(), "GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: " +
+                                        std::string(4000, 'a') + "\r\n\r\n");
     EXPECT_EQ(status_of(r), 431) << r.substr(0, 100);
-    r = raw_exchange(s.port(), "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n" +
+    r = raw_exchange(s.port(), "GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n" +
                                    std::string(100, 'b'));
     EXPECT_EQ(status_of(r), 413) << r.substr(0, 100);
     r = raw_exchange(s.port(), "garbage\r\n\r\n");
@@ -142,8 +144,8 @@ TEST(Http, ASilentClientIsDisconnectedAndOthersAreServed) {
 TEST(Http, KeepAliveServesPipelinedRequests) {
     running_server s;
     auto r = raw_exchange(s.port(),
-                          "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
-                          "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+                          "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                          "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
     std::size_t count = 0;
     for (auto p = r.find("HTTP/1.1 200"); p != std::string::npos; p = r.find("HTTP/1.1 200", p + 1))
         ++count;
@@ -156,20 +158,22 @@ TEST(Http, WebSocketEndpointChecksTheUpgrade) {
     std::string const upgrade =
         "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "
         "dGhlIHNhbXBsZSBub25jZQ==\r\n";
-    auto r = raw_exchange(
-        s.port(), "GET /ws HTTP/1.1\r\nHost: t\r\n" + upgrade + "Sec-WebSocket-Version: 8\r\n\r\n");
+    auto r = raw_exchange(s.port(), "GET /ws HTTP/1.1\r\nHost: localhost\r\n" + upgrade +
+                                        "Sec-WebSocket-Version: 8\r\n\r\n");
     EXPECT_EQ(status_of(r), 426);
     EXPECT_NE(r.find("Sec-WebSocket-Version: 13"), std::string::npos);
-    r = raw_exchange(s.port(),
-                     "GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                     "Sec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    r = raw_exchange(
+        s.port(),
+        "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n");
     EXPECT_EQ(status_of(r), 400);
-    r = raw_exchange(s.port(), "GET /elsewhere HTTP/1.1\r\nHost: t\r\n" + upgrade +
+    r = raw_exchange(s.port(), "GET /elsewhere HTTP/1.1\r\nHost: localhost\r\n" + upgrade +
                                    "Sec-WebSocket-Version: 13\r\n\r\n");
     EXPECT_EQ(status_of(r), 404);
     // The RFC 6455 example: the accept key must match.
     r = raw_exchange(
-        s.port(), "GET /ws HTTP/1.1\r\nHost: t\r\n" + upgrade + "Sec-WebSocket-Version: 13\r\n\r\n",
+        s.port(),
+        "GET /ws HTTP/1.1\r\nHost: localhost\r\n" + upgrade + "Sec-WebSocket-Version: 13\r\n\r\n",
         std::chrono::milliseconds(500));
     EXPECT_EQ(status_of(r), 101);
     EXPECT_NE(r.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), std::string::npos) << r;

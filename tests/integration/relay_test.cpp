@@ -331,7 +331,7 @@ TEST(Relay, ServerPingsAndClosesAConnectionThatNeverAnswers) {
     tcp::socket raw(ioc);
     raw.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), s.port()));
     std::string const req =
-        "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
     net::write(raw, net::buffer(req));
 

@@ -115,6 +115,17 @@ class child {
     }
     pid_t pid() const { return pid_; }
     int stderr_fd() const { return err_; }
+    /** Reads what stderr holds now, without waiting, into what drain_stderr() returns: a
+     * chatty child must not fill the pipe and block in its logger while the test talks to it. */
+    void collect() {
+        char tmp[4096];
+        pollfd p{err_, POLLIN, 0};
+        while (poll(&p, 1, 0) > 0 && (p.revents & POLLIN)) {
+            auto n = read(err_, tmp, sizeof tmp);
+            if (n <= 0) return;
+            buf_.append(tmp, static_cast<std::size_t>(n));
+        }
+    }
     std::string const& line() const { return line_; }
 
   private:

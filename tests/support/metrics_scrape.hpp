@@ -12,7 +12,7 @@ namespace roomcast::test {
 /** The body of GET /metrics. */
 inline std::string scrape(std::uint16_t port) {
     return body_of(raw_exchange(
-        port, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
+        port, "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
 }
 
 /** The value of the sample named exactly `series` (e.g. `roomcast_memory_used_bytes{kind=
@@ -26,9 +26,6 @@ inline std::optional<double> sample(std::string const& text, std::string const& 
     return std::nullopt;
 }
 
-/** The sample from a fresh scrape, or -1 when it is missing. */
-inline double metric(std::uint16_t port, std::string const& series) {
-    return sample(scrape(port), series).value_or(-1);
-}
+// metric(port, series), a sample from a fresh scrape, is in raw_http.hpp.
 
 }  // namespace roomcast::test

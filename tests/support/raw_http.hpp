@@ -44,4 +44,13 @@ inline std::string body_of(std::string const& reply) {
     return p == std::string::npos ? std::string() : reply.substr(p + 4);
 }
 
+/** One sample of /metrics, e.g. metric(port, "roomcast_joins_refused_total"); -1 if absent. */
+inline double metric(std::uint16_t port, std::string const& name) {
+    auto const text = body_of(raw_exchange(
+        port, "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
+    auto const at = text.find("\n" + name + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(text.substr(at + name.size() + 2));
+}
+
 }  // namespace roomcast::test

@@ -120,3 +120,30 @@ TEST(OriginPolicy, TheListAddsOriginsAndStarAllowsAny) {
     EXPECT_FALSE(origin_policy::parse("https://a.example, nope", "", bad));
     EXPECT_EQ(bad, "nope");
 }
+
+TEST(AddressSet, BlocksAndStar) {
+    std::string bad;
+    auto s = address_set::parse("127.0.0.0/8, ::1/128, 10.0.0.0/8, fc00::/7", bad);
+    ASSERT_TRUE(s) << bad;
+    EXPECT_TRUE(s->contains(a("127.0.0.1")));
+    EXPECT_TRUE(s->contains(a("::ffff:10.2.3.4")));
+    EXPECT_TRUE(s->contains(a("fd00::2")));
+    EXPECT_FALSE(s->contains(a("192.0.2.1")));
+    EXPECT_FALSE(s->contains(a("2001:db8::1")));
+    auto any = address_set::parse("*", bad);
+    ASSERT_TRUE(any);
+    EXPECT_TRUE(any->contains(a("203.0.113.9")));
+    EXPECT_FALSE(address_set{}.contains(a("127.0.0.1")));
+    EXPECT_FALSE(address_set::parse("10.0.0.0/8, nope", bad));
+    EXPECT_EQ(bad, "nope");
+}
+
+TEST(LocalNetwork, LoopbackPrivateAndLinkLocalOnly) {
+    for (char const* yes :
+         {"127.0.0.1", "127.255.0.1", "10.0.0.1", "172.16.0.1", "172.31.255.255", "192.168.1.20",
+          "169.254.1.1", "::1", "fd00::2", "fc00::1", "fe80::1", "::ffff:192.168.0.1"})
+        EXPECT_TRUE(is_local_network(a(yes))) << yes;
+    for (char const* no : {"172.32.0.1", "192.0.2.2", "8.8.8.8", "100.64.0.1", "2001:db8::1",
+                           "203.0.113.9", "::ffff:8.8.8.8"})
+        EXPECT_FALSE(is_local_network(a(no))) << no;
+}

@@ -81,6 +81,9 @@ TEST(Config, DefaultsWithNoArgsAndNoEnv) {
     EXPECT_EQ(c.max_held_bytes_per_ip, 16u << 20);
     EXPECT_EQ(c.max_held_seats, 10000u);
     EXPECT_EQ(c.max_held_bytes, 0u);
+    EXPECT_EQ(c.allowed_hosts, "");
+    EXPECT_EQ(c.metrics_from,
+              "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7");
     EXPECT_EQ(roomcast::describe(c), roomcast::describe(d));
 }
 
@@ -148,6 +151,10 @@ std::vector<setting_case> const& settings() {
          [](config const& c) { return c.allowed_origins == "https://a.example, http://b:8080"; }},
         {"--trusted-proxies", "ROOMCAST_TRUSTED_PROXIES", "10.0.0.0/8,::1", "127.0.0.1",
          [](config const& c) { return c.trusted_proxies == "10.0.0.0/8,::1"; }},
+        {"--allowed-hosts", "ROOMCAST_ALLOWED_HOSTS", "photos.example.com, 10.0.0.5", "*",
+         [](config const& c) { return c.allowed_hosts == "photos.example.com, 10.0.0.5"; }},
+        {"--metrics-from", "ROOMCAST_METRICS_FROM", "10.0.0.0/8", "*",
+         [](config const& c) { return c.metrics_from == "10.0.0.0/8"; }},
         {"--shutdown-timeout", "ROOMCAST_SHUTDOWN_TIMEOUT", "1500ms", "2s",
          [](config const& c) { return c.shutdown_timeout == 1500ms; }},
         {"--resume-grace", "ROOMCAST_RESUME_GRACE", "30s", "45s",
@@ -277,7 +284,7 @@ TEST(Config, HelpCountsExactlyTheKnownVariables) {
         if (std::string(s.env).rfind("ROOMCAST_", 0) == 0) ++expected;
     // + ROOMCAST_QR and ROOMCAST_TLS_SELF_SIGNED, switches with tests of their own
     EXPECT_EQ(count, expected + 2);
-    EXPECT_EQ(expected, 37u);
+    EXPECT_EQ(expected, 39u);
 }
 
 TEST(Config, HelpShowsDefaults) {
@@ -638,6 +645,15 @@ TEST(Config, BadAbuseLimitValuesAreErrors) {
              {"--trusted-proxies", "10.0.0.0/33"},
              {"--trusted-proxies", "not-an-ip"},
              {"--trusted-proxies", "10.0.0.1/"},
+             {"--allowed-hosts", "photos.example.com:8443"},  // no port: any is accepted
+             {"--allowed-hosts", "http://photos.example.com"},
+             {"--allowed-hosts", "a b"},
+             {"--allowed-hosts", "fd00::2"},  // IPv6 in brackets, as in a Host
+             {"--metrics-from", ""},
+             {"--metrics-from", " , "},
+             {"--metrics-from", "10.0.0.0/33"},
+             {"--metrics-from", "localhost"},
+             {"--public-url", "http://user@photos.example.com"},  // its host is no Host
              {"--max-joins-per-minute", "-1"},
              {"--max-messages-per-second", "lots"},
          }) {
@@ -672,4 +688,19 @@ TEST(Config, AMemoryBudgetTooSmallToServeIsRefused) {
     auto r = parse_config({"--memory-budget", "1MiB"}, {});
     ASSERT_NE(std::get_if<roomcast::config_error>(&r), nullptr);
     EXPECT_EQ(run_ok({"--memory-budget", "0"}, {}).memory_budget, 0u);  // 0: automatic
+}
+
+TEST(Config, HostsAndMetricsAccessHaveTheirDefaultsInTheHelp) {
+    std::string const help = roomcast::config_help();
+    EXPECT_CONTAINS(help,
+                    "env ROOMCAST_METRICS_FROM, default "
+                    "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7");
+    EXPECT_CONTAINS(help,
+                    "env ROOMCAST_ALLOWED_HOSTS, default (loopback, own addresses, public URL)");
+    EXPECT_EQ(run_ok({"--allowed-hosts", "*"}).allowed_hosts, "*");
+    EXPECT_EQ(run_ok({"--metrics-from", "*"}).metrics_from, "*");
+    EXPECT_EQ(run_ok({"--allowed-hosts", "[fd00::2], LAN.Example."}).allowed_hosts,
+              "[fd00::2], LAN.Example.");
+    EXPECT_EQ(run_ok({"--public-url", "http://[fd00::2]:3000"}).public_url,
+              "http://[fd00::2]:3000");
 }

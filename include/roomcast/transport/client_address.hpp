@@ -20,6 +20,30 @@ struct cidr {
 };
 
 /**
+ * A set of address blocks, or every address ("*"): who may read /metrics
+ * (ROOMCAST_METRICS_FROM).
+ */
+class address_set {
+  public:
+    address_set() = default;
+
+    /** "127.0.0.0/8, ::1, *" → the set; nullopt (and `bad` set) if an entry is invalid. */
+    static std::optional<address_set> parse(std::string_view list, std::string& bad);
+
+    bool contains(net::ip::address const& a) const noexcept;
+
+  private:
+    std::vector<cidr> blocks_;
+    bool any_ = false;
+};
+
+/**
+ * Loopback, the private ranges (10/8, 172.16/12, 192.168/16, fc00::/7) and link-local
+ * (169.254/16, fe80::/10): a client on this machine or its local network.
+ */
+bool is_local_network(net::ip::address const& a) noexcept;
+
+/**
  * The proxies whose X-Forwarded-For we believe (ROOMCAST_TRUSTED_PROXIES). Empty: none, and
  * every client is its TCP peer address.
  */

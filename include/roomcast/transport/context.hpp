@@ -5,6 +5,7 @@
 #include <roomcast/stats.hpp>
 #include <roomcast/transport/client_address.hpp>
 #include <roomcast/transport/conn_limiter.hpp>
+#include <roomcast/transport/host_policy.hpp>
 #include <roomcast/transport/origin_policy.hpp>
 #include <roomcast/transport/rate_limit.hpp>
 #include <roomcast/transport/static_files.hpp>
@@ -57,6 +58,8 @@ class session_tracker {
 struct policies {
     trusted_proxies proxies;
     origin_policy origins;
+    host_policy hosts;         // which Host names are answered
+    address_set metrics_from;  // who may read /metrics
 };
 
 /** What a connection is charged to the memory budget for itself, whatever it does. */
@@ -89,6 +92,7 @@ struct context {
     // Set before the listener runs when TLS is on: a connection whose first byte is a TLS
     // handshake is served over it; others stay plain. Null: every connection is plain.
     boost::asio::ssl::context* tls = nullptr;
+    own_addresses interfaces;  // this machine's addresses: IP-literal Hosts naming us
 
     /**
      * A fresh member id: 53 random bits from the CSPRNG (an exact integer in JavaScript), so

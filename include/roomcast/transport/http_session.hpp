@@ -4,8 +4,11 @@
 #include <roomcast/transport/context.hpp>
 #include <roomcast/transport/tls.hpp>
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <type_traits>
 
 namespace roomcast::transport {
@@ -42,9 +45,15 @@ class basic_http_session : public stoppable,
     void on_detect(error_code ec, bool tls);
     void on_handshake(error_code ec, std::size_t used);
     void do_read();
-    void on_read(error_code ec, std::size_t);
-    void handle(request&& req);
+    void do_read_header();
+    void on_read_header(error_code ec, std::size_t n);
+    void on_header(std::size_t bytes);
+    void on_read_error(error_code ec);
+    void handle(request&& req, bool has_body);
     void upgrade(request&& req);
+    void note_refusal(std::atomic<std::uint64_t>& counted, char const* kind,
+                      std::string_view detail);
+    std::optional<net::ip::address> known_client(request const& req);
     void send(http::response<http::string_body>&& res);
     void send_file(request const& req, static_files::file const& f);
     void on_write(bool keep_alive, error_code ec, std::size_t);
@@ -54,6 +63,7 @@ class basic_http_session : public stoppable,
     Stream stream_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
+    std::size_t scanned_ = 0;  // bytes of buffer_ searched for the header's end so far
     context& ctx_;
     conn_ticket ticket_;
     std::string remote_;
