@@ -166,7 +166,7 @@ void append_frame(std::string& out, std::uint8_t first, std::string_view payload
 }
 
 constexpr std::string_view upgrade_request =
-    "GET /ws HTTP/1.1\r\nHost: f\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
 
 constexpr std::string_view token_key = "\"resume\":\"";
