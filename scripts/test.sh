@@ -13,6 +13,8 @@ cd "$(dirname "$0")/.."
 
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=(release asan soak tsan fuzz browser proxy container bench)
+# Every stage line says how long the run has taken so far (CI has 90 minutes in all).
+say() { printf '=== [%02d:%02d] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 want() { local s; for s in "${stages[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
 
 deps=()
@@ -25,17 +27,17 @@ scripts/install-deps.sh "${deps[@]}"
 
 ctest_preset() {
   local preset=$1; shift
-  echo "=== [$preset] configure + build"
+  say "[$preset] configure + build"
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset"
-  echo "=== [$preset] ctest"
+  say "[$preset] ctest"
   ctest --preset "$preset" "$@"
 }
 
 want release && ctest_preset release
 want asan && ctest_preset asan
 if want soak; then
-  echo "=== [soak] 2 000 connections churning (leaves, FIN/RST drops, resumes) under ASan+UBSan"
+  say "[soak] 2 000 connections churning (leaves, FIN/RST drops, resumes) under ASan+UBSan"
   cmake --preset asan >/dev/null
   cmake --build --preset asan --target roomcast
   tests/soak/soak.sh --short --server build/asan/roomcast
@@ -43,24 +45,24 @@ fi
 # TSan: the tests that run threads (the registry under contention, the live server).
 want tsan && ctest_preset tsan -L 'unit|integration|adversarial'
 if want fuzz; then
-  echo "=== [fuzz] each libFuzzer target for ${FUZZ_SECONDS:-20}s"
+  say "[fuzz] each libFuzzer target for ${FUZZ_SECONDS:-20}s"
   FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/fuzz.sh
 fi
 if want browser && [ -x tests/browser/run.sh ]; then
-  echo "=== [browser] chromium + playwright-core"
+  say "[browser] chromium + playwright-core"
   tests/browser/run.sh
 fi
 if want proxy; then
-  echo "=== [proxy] nginx and caddy in front of roomcast, with deploy/'s configurations"
+  say "[proxy] nginx and caddy in front of roomcast, with deploy/'s configurations"
   [ -x build/release/roomcast ] || { cmake --preset release >/dev/null && cmake --build --preset release --target roomcast; }
   PROXY_TEST_REQUIRED=1 tests/proxy/proxy_test.sh build/release/roomcast
 fi
 if want container; then
-  echo "=== [container] podman build + smoke test"
+  say "[container] podman build + smoke test"
   tests/container/smoke.sh
 fi
 if want bench && [ -x bench/run ]; then
-  echo "=== [bench] smoke run (checks the harness works; asserts no timing)"
+  say "[bench] smoke run (checks the harness works; asserts no timing)"
   bench/run --smoke
 fi
-echo "=== all requested stages passed: ${stages[*]}"
+say "all requested stages passed: ${stages[*]}"
