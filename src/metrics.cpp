@@ -167,7 +167,8 @@ std::string prometheus_text(stats const& s, gauges const& g, char const* version
     } const cl[] = {{"slow_reader", r(s.close_slow_reader)}, {"slow_drain", r(s.close_slow_drain)},
                     {"slow_sender", r(s.close_slow_sender)}, {"try_again", r(s.close_try_again)},
                     {"too_big", r(s.close_too_big)},         {"protocol", r(s.close_protocol)},
-                    {"heartbeat", r(s.close_heartbeat)},     {"shutdown", r(s.close_shutdown)}};
+                    {"heartbeat", r(s.close_heartbeat)},     {"shutdown", r(s.close_shutdown)},
+                    {"replaced", r(s.close_replaced)}};
     first = true;
     for (auto const& c : cl) {
         w.labelled("closes", "Connections closed by the server, by reason.", "reason", c.reason,
@@ -177,9 +178,13 @@ std::string prometheus_text(stats const& s, gauges const& g, char const* version
     struct seat_ev {
         char const* event;
         std::uint64_t v;
-    } const se[] = {{"held", r(s.seats_held)},       {"resumed", r(s.seats_resumed)},
-                    {"expired", r(s.seats_expired)}, {"overflowed", r(s.seats_overflowed)},
-                    {"refused", r(s.seats_refused)}, {"evicted", r(s.seats_evicted)}};
+    } const se[] = {{"held", r(s.seats_held)},
+                    {"resumed", r(s.seats_resumed)},
+                    {"expired", r(s.seats_expired)},
+                    {"overflowed", r(s.seats_overflowed)},
+                    {"refused", r(s.seats_refused)},
+                    {"evicted", r(s.seats_evicted)},
+                    {"taken_over", r(s.seats_taken_over)}};
     first = true;
     for (auto const& e : se) {
         w.labelled("seat_events", "Seat lifecycle events.", "event", e.event, e.v, first);

@@ -76,6 +76,7 @@ struct stats {
     counter close_slow_sender{0};  // 1008: a message arriving slower than message-min-rate
     counter close_slow_drain{0};   // 1008: a recipient holding its senders, below send-min-rate
     counter close_try_again{0};    // 1013: a message that could not get memory
+    counter close_replaced{0};     // 4001: a newer connection of the member took the seat over
 
     // Refused for memory: where the budget (process) or a per-address cap said no.
     counter messages_refused_process{0};    // 1013: the process budget
@@ -89,6 +90,7 @@ struct stats {
     counter seats_overflowed{0};  // released because their replay buffer filled
     counter seats_refused{0};     // not held: the address or the process was at its seat cap
     counter seats_evicted{0};     // released to let a live member into a full room
+    counter seats_taken_over{0};  // a live seat taken by a newer connection with its token
     counter frames_replayed{0};
 
     latency_histogram relay_latency;

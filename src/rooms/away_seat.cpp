@@ -10,9 +10,14 @@ away_seat::~away_seat() {
     release_hold();
 }
 
-bool away_seat::hold() {
+bool away_seat::hold(bool within_caps) {
     std::lock_guard lock(mutex_);
     if (holding_) return true;
+    if (!within_caps) {
+        capped_ = false;
+        holding_ = true;
+        return true;
+    }
     if (owner_ && !address_usage::try_add(owner_->held_seats, 1, limits_.per_address_seats))
         return false;
     if (!address_usage::try_add(totals_.seats, 1, limits_.total_seats)) {
@@ -29,6 +34,7 @@ void away_seat::release_hold() {
     buffer_.clear();
     if (!holding_) return;
     holding_ = false;
+    if (!capped_) return;
     if (owner_) owner_->held_seats.fetch_sub(1, std::memory_order_relaxed);
     totals_.seats.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -58,6 +64,10 @@ void away_seat::deliver(protocol::frame_ptr const& f) {
         ++dropped_;
         return;
     }
+    if (!capped_) {
+        buffer_.push_back(f);
+        return;
+    }
     std::size_t const n = f->wire_size();
     if (bytes_ + n > limits_.per_seat_bytes) return overflow_locked();
     if (owner_ && !address_usage::try_add(owner_->held_bytes, n, limits_.per_address_bytes))
@@ -82,7 +92,9 @@ bool away_seat::attach(std::shared_ptr<peer> const& p, protocol::frame_ptr const
     }
     buffer_.clear();
     give_back_bytes_locked();
-    if (holding_) {
+    if (holding_ && !capped_) {
+        holding_ = false;
+    } else if (holding_) {
         // The member is back: the seat no longer counts as held.
         holding_ = false;
         if (owner_) owner_->held_seats.fetch_sub(1, std::memory_order_relaxed);

@@ -9,6 +9,8 @@ namespace roomcast::rooms {
 struct member {
     std::uint64_t id;
     std::weak_ptr<peer> p;
+    // Who `p` is, for identity checks only (never dereferenced: it may be mid-destruction).
+    peer const* holder = nullptr;
     std::string token;
     // Set while the member's connection is gone: the seat (owned here) stands in for it.
     std::shared_ptr<away_seat> away;
@@ -67,7 +69,7 @@ boost::system::result<join_result> room_registry::join(std::string const& name,
     auto next = std::make_shared<member_list>();
     next->reserve(old.size() + 1);
     *next = old;
-    next->push_back({p->id(), p, std::move(token), nullptr, {}, false});
+    next->push_back({p->id(), p, p.get(), std::move(token), nullptr, {}, false});
     {
         std::lock_guard rl(r.mutex);
         r.members = std::move(next);
@@ -76,9 +78,15 @@ boost::system::result<join_result> room_registry::join(std::string const& name,
     return out;
 }
 
-bool room_registry::leave(room_handle const& r, std::uint64_t id) {
+bool room_registry::leave(room_handle const& r, std::uint64_t id, peer const* holder) {
     if (!r) return false;
     std::lock_guard lock(mutex_);
+    if (holder) {
+        auto const& list = *r->members;
+        auto it =
+            std::find_if(list.begin(), list.end(), [id](member const& m) { return m.id == id; });
+        if (it == list.end() || it->holder != holder) return false;
+    }
     if (!remove_locked(r, id)) return false;
     held_.erase({r.get(), id});
     return true;
@@ -125,11 +133,18 @@ bool edit_member(room& r, std::uint64_t id, Edit edit) {
 }  // namespace
 
 bool room_registry::park(room_handle const& r, std::uint64_t id, std::shared_ptr<away_seat> seat,
-                         clock::time_point deadline) {
+                         clock::time_point deadline, peer const* holder) {
     if (!r) return false;
     std::lock_guard lock(mutex_);
+    if (holder) {
+        auto const& list = *r->members;
+        auto it =
+            std::find_if(list.begin(), list.end(), [id](member const& m) { return m.id == id; });
+        if (it == list.end() || it->holder != holder) return false;
+    }
     bool const ok = edit_member(*r, id, [&](member& m) {
         m.p = seat;
+        m.holder = seat.get();
         m.away = seat;
         m.deadline = deadline;
         m.claimed = false;
@@ -167,11 +182,59 @@ std::optional<claim_result> room_registry::claim(std::string const& name, std::s
     return out;
 }
 
+std::optional<live_member> room_registry::find_live(std::string const& name,
+                                                    std::string const& token) const {
+    if (token.empty()) return std::nullopt;
+    std::lock_guard lock(mutex_);
+    auto found = rooms_.find(name);
+    if (found == rooms_.end()) return std::nullopt;
+    for (auto const& m : *found->second->members) {
+        if (m.away || m.claimed || m.token.size() != token.size() ||
+            CRYPTO_memcmp(m.token.data(), token.data(), token.size()) != 0)
+            continue;
+        auto p = m.p.lock();
+        if (!p) return std::nullopt;  // its connection is going: it leaves or parks itself
+        return live_member{found->second, m.id, std::move(p)};
+    }
+    return std::nullopt;
+}
+
+std::optional<claim_result> room_registry::hand_over(room_handle const& r, std::uint64_t id,
+                                                     peer const* holder,
+                                                     std::shared_ptr<away_seat> seat,
+                                                     std::string const& new_token) {
+    if (!r || !seat) return std::nullopt;
+    std::lock_guard lock(mutex_);
+    auto const& list = *r->members;
+    auto it = std::find_if(list.begin(), list.end(), [id](member const& m) { return m.id == id; });
+    if (it == list.end() || it->holder != holder || it->away) return std::nullopt;
+    claim_result out;
+    out.room = r;
+    out.id = id;
+    out.seat = seat;
+    for (auto const& m : list) {
+        if (m.id == id) continue;
+        out.others.push_back(m.id);
+        if (m.away) out.away.push_back(m.id);
+    }
+    edit_member(*r, id, [&](member& m) {
+        m.p = seat;
+        m.holder = seat.get();
+        m.away = seat;
+        m.deadline = clock::time_point::max();  // claimed: the caller attaches at once
+        m.claimed = true;
+        m.token = new_token;
+    });
+    held_[{r.get(), id}] = r;
+    return out;
+}
+
 void room_registry::unpark(room_handle const& r, std::uint64_t id, std::shared_ptr<peer> const& p) {
     if (!r) return;
     std::lock_guard lock(mutex_);
     edit_member(*r, id, [&](member& m) {
         m.p = p;
+        m.holder = p.get();
         m.away.reset();
         m.claimed = false;
     });

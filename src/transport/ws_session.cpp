@@ -192,9 +192,11 @@ template <class Stream>
 void basic_ws_session<Stream>::on_peer_close(std::uint16_t code) {
     peer_closed_ = true;
     if (state_ == state::open) {
-        // Answer with the same code (RFC 6455 §5.5.1), then close once it is written. Only
-        // a deliberate 1000 gives the seat up; a tab going away (1001) or an error may return.
-        close_with(code == 1005 ? ws::close_code::normal : code, {}, false, code != 1000);
+        // Answer with the same code (RFC 6455 §5.5.1), then close once it is written. A
+        // deliberate close gives the seat up at once: 1000, or none at all (what a browser's
+        // ws.close() sends); a tab going away (1001) or an error may come back.
+        bool const deliberate = code == ws::close_code::normal || code == 1005;
+        close_with(code == 1005 ? ws::close_code::normal : code, {}, false, !deliberate);
         return;
     }
     if (close_sent_) finish_close(nullptr);

@@ -87,7 +87,22 @@ template <class Stream>
 bool basic_ws_session<Stream>::resume_seat(protocol::join_msg const& j) {
     auto token = detail::new_token();
     auto c = ctx_.rooms.claim(j.room, *j.resume, token);
-    if (!c) return false;
+    bool taken_over = false;
+    if (!c) {
+        // Not away: maybe the member's old connection still looks alive (a tab closed without
+        // a close frame reaching us, a phone that changed networks). Its token holder is back,
+        // so the seat moves here now instead of after a heartbeat timeout and a grace period.
+        auto live = ctx_.rooms.find_live(j.room, *j.resume);
+        if (!live || live->p.get() == this) return false;
+        auto seat = live->p->yield_seat();
+        if (!seat) return false;  // it is closing already: its seat is parked or left
+        c = ctx_.rooms.hand_over(live->room, live->id, live->p.get(), seat, token);
+        if (!c) {
+            seat->release_hold();  // it left meanwhile: what it yielded has no one to go to
+            return false;
+        }
+        taken_over = true;
+    }
     leave_room(true);
     auto const old_id = id_;
     id_ = c->id;
@@ -105,12 +120,68 @@ bool basic_ws_session<Stream>::resume_seat(protocol::join_msg const& j) {
     resume_token_ = std::move(token);
     update_message_limit();
     ctx_.rooms.unpark(room_, id_, this->shared_from_this());
-    ctx_.counters.seats_resumed.fetch_add(1, std::memory_order_relaxed);
+    if (taken_over)
+        ctx_.counters.seats_taken_over.fetch_add(1, std::memory_order_relaxed);
+    else
+        ctx_.counters.seats_resumed.fetch_add(1, std::memory_order_relaxed);
     ctx_.counters.frames_replayed.fetch_add(replayed, std::memory_order_relaxed);
+    // After a take-over too: the member's device is (re)connected now; its peers may have
+    // work to resume with it.
     ctx_.rooms.broadcast(room_, id_, protocol::encode_peer_back(id_));
-    spdlog::debug("ws {} {} resumed its seat in {} ({} frames replayed)", id_, remote_, j.room,
-                  replayed);
+    spdlog::debug("ws {} {} {} its seat in {} ({} frames replayed)", id_, remote_,
+                  taken_over ? "took over" : "resumed", j.room, replayed);
     return true;
+}
+
+template <class Stream>
+std::shared_ptr<rooms::away_seat> basic_ws_session<Stream>::yield_seat() {
+    // Called from the newer connection's strand. The seat carries this connection's unwritten
+    // frames to it, then forwards; it is attached within the same hand-over, so it is not
+    // held against the seat caps.
+    auto seat = std::make_shared<rooms::away_seat>(id_, ctx_.seats, usage_, ctx_.counters.held);
+    seat->hold(false);
+    {
+        std::lock_guard lock(out_mutex_);
+        if (!accepting_ || parked_) return nullptr;  // closing: its own path parks or leaves
+        hand_queue_to_locked(seat);
+        yielded_ = true;
+    }
+    net::post(socket_.get_executor(), [self = this->shared_from_this()] { self->on_replaced(); });
+    return seat;
+}
+
+template <class Stream>
+void basic_ws_session<Stream>::on_replaced() {
+    // The registry's entry is the newer connection's now: forget the room without leaving it.
+    room_.reset();
+    update_message_limit();
+    keep_seat_ = false;
+    if (state_ != state::open) return;
+    ctx_.counters.close_replaced.fetch_add(1, std::memory_order_relaxed);
+    spdlog::debug("ws {} {}: replaced by a newer connection of this member", id_, remote_);
+    close_with(ws::close_code::replaced, "replaced by a newer connection", false);
+}
+
+template <class Stream>
+void basic_ws_session<Stream>::hand_queue_to_locked(std::shared_ptr<rooms::away_seat> const& seat) {
+    accepting_ = false;
+    // The frames of the write in flight are COPIED into the seat, never moved: batch_ keeps
+    // them until on_write, since the kernel may still be reading them. Those the kernel has
+    // taken in full are not kept (the client may still have lost them with the connection; it
+    // only ever gets duplicates, never gaps, around a resume).
+    std::size_t at = 0;
+    for (auto const& f : batch_) {
+        at += f->wire_size();
+        if (at > batch_written_ && detail::is_data_frame(f)) seat->deliver(f);
+    }
+    std::size_t const before = queue_.bytes();
+    auto pending = queue_.take_pending();
+    ctx_.counters.queued_bytes.fetch_sub(static_cast<std::int64_t>(before - queue_.bytes()),
+                                         std::memory_order_relaxed);
+    for (auto const& f : pending)
+        if (detail::is_data_frame(f)) seat->deliver(f);
+    pong_waiting_.reset();
+    parked_ = seat;
 }
 
 template <class Stream>
@@ -199,13 +270,21 @@ void basic_ws_session<Stream>::leave_room(bool announce) {
     auto r = std::move(room_);
     room_.reset();
     update_message_limit();
-    if (ctx_.rooms.leave(r, id_) && announce)
+    // Only while the seat is still ours: after a take-over it is the newer connection's.
+    if (ctx_.rooms.leave(r, id_, this) && announce)
         ctx_.rooms.broadcast(r, id_, protocol::encode_peer_left(id_));
 }
 
 template <class Stream>
 void basic_ws_session<Stream>::park_seat() {
     if (!room_) return;
+    {
+        std::lock_guard lock(out_mutex_);
+        if (yielded_) {
+            room_.reset();  // a newer connection has the seat (on_replaced will follow)
+            return;
+        }
+    }
     auto seat = std::make_shared<rooms::away_seat>(id_, ctx_.seats, usage_, ctx_.counters.held);
     if (!seat->hold()) {
         // This address (or the process) holds as many seats as it may: the member leaves.
@@ -225,30 +304,19 @@ void basic_ws_session<Stream>::park_seat() {
         // frames that were queued (and maybe not received) on this connection. The seat is
         // new and unshared, so taking its lock under ours cannot deadlock.
         std::lock_guard lock(out_mutex_);
-        accepting_ = false;
-        // The frames of the write in flight are COPIED into the seat, never moved: batch_
-        // keeps them until on_write, since the kernel may still be reading them. Those the
-        // kernel has taken in full are not kept (the client may still have lost them with the
-        // connection; it only ever gets duplicates, never gaps, around a resume).
-        std::size_t at = 0;
-        for (auto const& f : batch_) {
-            at += f->wire_size();
-            if (at > batch_written_ && detail::is_data_frame(f)) seat->deliver(f);
+        if (yielded_) {
+            // A newer connection took the seat between the check above and here.
+            seat->release_hold();
+            room_.reset();
+            return;
         }
-        std::size_t const before = queue_.bytes();
-        auto pending = queue_.take_pending();
-        ctx_.counters.queued_bytes.fetch_sub(static_cast<std::int64_t>(before - queue_.bytes()),
-                                             std::memory_order_relaxed);
-        for (auto const& f : pending)
-            if (detail::is_data_frame(f)) seat->deliver(f);
-        pong_waiting_.reset();
-        parked_ = seat;
+        hand_queue_to_locked(seat);
     }
     auto r = std::move(room_);
     room_.reset();
     update_message_limit();
     auto const deadline = clock::now() + ctx_.cfg.resume_grace;
-    if (!ctx_.rooms.park(r, id_, seat, deadline)) {
+    if (!ctx_.rooms.park(r, id_, seat, deadline, this)) {
         seat->release_hold();
         return;
     }

@@ -156,6 +156,7 @@ void basic_ws_session<Stream>::do_write() {
         }
         // From here until on_write, batch_ owns these frames (see the class comment).
         queue_.begin_write(batch_);
+        batch_written_ = 0;
         wbufs_.clear();
         for (auto const& f : batch_) {
             if (f->header_size) wbufs_.emplace_back(f->header.data(), f->header_size);
@@ -169,7 +170,6 @@ void basic_ws_session<Stream>::do_write() {
     }
     close_in_batch_ = has_close;
     writing_ = true;
-    batch_written_ = 0;
     last_progress_ = clock::now();
     arm_write_watchdog();
     socket_.async_write_some(
@@ -190,14 +190,17 @@ void basic_ws_session<Stream>::on_write(error_code ec, std::size_t n) {
             queue_.end_write();
             ctx_.counters.queued_bytes.fetch_sub(static_cast<std::int64_t>(before - queue_.bytes()),
                                                  std::memory_order_relaxed);
+            batch_.clear();
         }
-        batch_.clear();
         wbufs_.clear();
         batch_born_.clear();
         return fail(ec, "write");
     }
     last_progress_ = clock::now();
-    batch_written_ += n;
+    {
+        std::lock_guard lock(out_mutex_);
+        batch_written_ += n;
+    }
 
     // Drop what was written; continue with the rest of the batch.
     std::size_t i = 0;
@@ -214,7 +217,6 @@ void basic_ws_session<Stream>::on_write(error_code ec, std::size_t n) {
         return;
     }
     wbufs_.clear();
-    batch_.clear();  // written in full: the frames are released (freed if no one else holds them)
     if (!batch_born_.empty()) {
         auto const now = clock::now();
         for (auto const born : batch_born_)
@@ -226,6 +228,7 @@ void basic_ws_session<Stream>::on_write(error_code ec, std::size_t n) {
     bool drained = false;
     {
         std::lock_guard lock(out_mutex_);
+        batch_.clear();  // written in full: released (freed if no one else holds them)
         std::size_t const before = queue_.bytes();
         queue_.end_write();
         ctx_.counters.queued_bytes.fetch_sub(static_cast<std::int64_t>(before - queue_.bytes()),

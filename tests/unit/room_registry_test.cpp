@@ -728,3 +728,66 @@ TEST(AwaySeat, CapsPerSeatPerAddressAndProcess) {
     EXPECT_EQ(totals.seats.load(), 0u);
     EXPECT_EQ(totals.bytes.load(), 0u);
 }
+
+TEST(RoomRegistry, ALiveSeatIsFoundByItsTokenAndHandedOverOnlyByItsHolder) {
+    room_registry reg(4);
+    auto p1 = make_peer(1), p2 = make_peer(2);
+    auto r = join_ok(reg, "cam", p1, {});
+    ASSERT_TRUE(reg.join("cam", p2, "tok2"));
+    EXPECT_FALSE(reg.find_live("cam", "tok3"));
+    EXPECT_FALSE(reg.find_live("other", "tok2"));
+    auto live = reg.find_live("cam", "tok2");
+    ASSERT_TRUE(live);
+    EXPECT_EQ(live->id, 2u);
+    EXPECT_EQ(live->p, p2);
+    EXPECT_FALSE(reg.claim("cam", "tok2", "x")) << "claim() takes away seats only";
+
+    // Someone else cannot hand p2's seat over, and p2's seat cannot be handed over twice.
+    auto s = seat(2, 1024);
+    EXPECT_FALSE(reg.hand_over(r, 2, p1.get(), s, "new"));
+    auto c = reg.hand_over(r, 2, p2.get(), s, "new");
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->id, 2u);
+    EXPECT_EQ(c->others, (std::vector<std::uint64_t>{1}));
+    EXPECT_FALSE(reg.hand_over(r, 2, p2.get(), seat(2, 1024), "again"));
+    EXPECT_FALSE(reg.find_live("cam", "new")) << "being resumed: not live, not claimable";
+    EXPECT_FALSE(reg.claim("cam", "new", "x"));
+
+    // The old holder can no longer leave or park the seat; the new one attaches and owns it.
+    EXPECT_FALSE(reg.leave(r, 2, p2.get()));
+    EXPECT_FALSE(reg.park(r, 2, seat(2, 1024), room_registry::clock::now(), p2.get()));
+    auto p2b = make_peer(2);
+    std::size_t replayed = 0;
+    reg.broadcast(r, 1, text("while handing over"));
+    ASSERT_TRUE(s->attach(p2b, nullptr, replayed));
+    EXPECT_EQ(replayed, 1u);
+    reg.unpark(r, 2, p2b);
+    EXPECT_EQ(reg.held_count(), 0u);
+    EXPECT_FALSE(reg.leave(r, 2, p2.get()));
+    EXPECT_EQ(reg.member_count(), 2u);
+    ASSERT_TRUE(reg.find_live("cam", "new"));
+    EXPECT_TRUE(reg.leave(r, 2, p2b.get()));
+    EXPECT_EQ(reg.member_count(), 1u);
+}
+
+TEST(AwaySeat, AHandOverSeatIsNotHeldAgainstTheCapsAndKeepsEverything) {
+    using roomcast::rooms::away_seat;
+    roomcast::seat_totals totals;
+    roomcast::rooms::seat_limits lim;
+    lim.per_seat_bytes = 10;
+    lim.per_address_seats = 1;
+    auto home = std::make_shared<roomcast::address_usage>();
+    away_seat held(1, lim, home, totals);
+    ASSERT_TRUE(held.hold());
+    away_seat carrier(2, lim, home, totals);
+    ASSERT_TRUE(carrier.hold(false));  // over the address's one seat: still taken
+    EXPECT_EQ(home->held_seats.load(), 1u);
+    carrier.deliver(text("longer than ten bytes"));
+    EXPECT_FALSE(carrier.overflowed());
+    auto p = std::make_shared<fake_peer>(2);
+    std::size_t replayed = 0;
+    ASSERT_TRUE(carrier.attach(p, nullptr, replayed));
+    EXPECT_EQ(replayed, 1u);
+    EXPECT_EQ(home->held_seats.load(), 1u);
+    EXPECT_EQ(home->held_bytes.load(), 0u);
+}

@@ -44,8 +44,12 @@ class away_seat final : public peer {
     ~away_seat() override;
 
     /** Takes a seat from the owner's address and the process; false (nothing taken) when
-     * either is at its seat cap. Call once, before the seat is parked. */
-    bool hold();
+     * either is at its seat cap. Call once, before the seat is parked.
+     * `within_caps` false: a seat that only carries frames from one live connection to its
+     * successor, attached within the same hand-over (see peer::yield_seat), is not held
+     * against the caps and keeps everything it is given (those frames are already charged to
+     * the memory budget, and they were bounded by the send queue they came from). */
+    bool hold(bool within_caps = true);
     /** Gives back the seat and every byte it kept. Idempotent. */
     void release_hold();
 
@@ -80,6 +84,7 @@ class away_seat final : public peer {
     std::size_t dropped_ = 0;
     bool overflowed_ = false;
     bool holding_ = false;
+    bool capped_ = true;  // the seat caps apply (false for a hand-over seat)
     std::shared_ptr<peer> target_;
 };
 

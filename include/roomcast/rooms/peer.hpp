@@ -7,6 +7,8 @@
 
 namespace roomcast::rooms {
 
+class away_seat;
+
 /**
  * A member of a room, as the registry sees it (Asio's chat_participant). The registry never
  * knows about sockets, so it is unit-tested with fake peers.
@@ -36,6 +38,15 @@ class peer {
 
     /** Called by a drained peer on one that waited for it: read again. Thread-safe. */
     virtual void resume() {}
+
+    /**
+     * A newer connection of the same member (it holds the seat's resume token) takes the seat
+     * over while this one still looks alive: from now on every frame delivered here goes to
+     * the returned seat, which already holds what this peer had not yet written, in order; and
+     * this peer closes itself without touching the room. Null when the peer is already
+     * closing (its seat is being parked or left) or cannot hand over. Thread-safe.
+     */
+    virtual std::shared_ptr<away_seat> yield_seat() { return nullptr; }
 };
 
 }  // namespace roomcast::rooms

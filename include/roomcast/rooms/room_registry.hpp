@@ -54,6 +54,13 @@ struct claim_result {
     std::vector<std::uint64_t> away;
 };
 
+/** A live member found by its resume token (see live_member()). */
+struct live_member {
+    room_handle room;
+    std::uint64_t id = 0;
+    std::shared_ptr<peer> p;
+};
+
 /** A held seat given up by expire(): its grace period ended, or its buffer overflowed. */
 struct released_seat {
     room_handle room;
@@ -93,10 +100,11 @@ class room_registry {
 
     /**
      * Holds member `id`'s seat after its connection dropped: the member entry now points at
-     * `seat` until `deadline`. False when it is not a member (nothing changes).
+     * `seat` until `deadline`. False when it is not a member (nothing changes), or when
+     * `holder` is given and the seat is no longer that peer's (it was taken over).
      */
     bool park(room_handle const& r, std::uint64_t id, std::shared_ptr<away_seat> seat,
-              clock::time_point deadline);
+              clock::time_point deadline, peer const* holder = nullptr);
 
     /**
      * Finds the held seat in room `name` whose token is `token` (compared in constant time)
@@ -105,6 +113,23 @@ class room_registry {
      */
     std::optional<claim_result> claim(std::string const& name, std::string const& token,
                                       std::string const& new_token);
+
+    /**
+     * The live member of room `name` whose resume token is `token` (compared in constant
+     * time): a device that came back while its old connection still looks alive. Nothing
+     * when there is none (or its seat is away: claim() takes those).
+     */
+    std::optional<live_member> find_live(std::string const& name, std::string const& token) const;
+
+    /**
+     * The take-over of a live seat: member `id`, still pointing at `holder`, now points at
+     * `seat` (which holder yielded, see peer::yield_seat), reserved for the caller as claim()
+     * does, with `new_token` as its token. Nothing when the member is gone or no longer
+     * holder's (it left or was parked meanwhile).
+     */
+    std::optional<claim_result> hand_over(room_handle const& r, std::uint64_t id,
+                                          peer const* holder, std::shared_ptr<away_seat> seat,
+                                          std::string const& new_token);
 
     /** Points member `id` straight at `p` again (after the seat replayed into it). */
     void unpark(room_handle const& r, std::uint64_t id, std::shared_ptr<peer> const& p);
@@ -121,8 +146,12 @@ class room_registry {
     /** Seats held right now. */
     std::size_t held_count() const;
 
-    /** Removes member `id` from `r`; the room is deleted when it empties. False if absent. */
-    bool leave(room_handle const& r, std::uint64_t id);
+    /**
+     * Removes member `id` from `r`; the room is deleted when it empties. False if absent, or
+     * when `holder` is given and the seat is no longer that peer's (a newer connection of the
+     * member took it over: the old one must not remove it).
+     */
+    bool leave(room_handle const& r, std::uint64_t id, peer const* holder = nullptr);
 
     /** Delivers f to every member of r except `from`. */
     broadcast_result broadcast(room_handle const& r, std::uint64_t from,

@@ -32,16 +32,18 @@ namespace roomcast::transport {
  * - ws_session_write.cpp: deliver() from other threads, the write loop, slow recipients.
  *
  * Threading: everything runs on the socket's strand except deliver(), congested(),
- * notify_when_drained() and resume(), which any thread may call; deliver() takes the queue's
- * mutex and posts to the strand only when the queue goes from idle to busy. No session code
+ * notify_when_drained(), resume() and yield_seat(), which any thread may call; deliver() takes the
+ * queue's mutex and posts to the strand only when the queue goes from idle to busy. No session code
  * runs under a registry lock, and the registry is never called under out_mutex_ (except the
  * seat hand-over in park_seat(), whose seat is new and unshared).
  *
  * Ownership of what is written: every buffer handed to the kernel belongs to a frame in
  * batch_, which only on_write() empties, once the write has completed or failed. Parking the
- * seat copies the frames in flight (it never moves them); closing drops only what is pending.
- * So a write half done when the close arrives keeps reading live memory, whatever happens to
- * the seat, the room or a resumed connection meanwhile.
+ * seat, or yielding it to a newer connection, copies the frames in flight (it never moves
+ * them); closing drops only what is pending. So a write half done when the close arrives keeps
+ * reading live memory, whatever happens to the seat, the room or a resumed connection
+ * meanwhile. batch_ and batch_written_ change only under out_mutex_, so that yield_seat() on
+ * another strand can copy what is in flight.
  *
  * Framing is ours (ws/frame*.hpp) rather than Beast's websocket::stream so that every frame
  * queued for a socket goes out in one writev and a relayed payload is never copied per peer.
@@ -74,6 +76,7 @@ class basic_ws_session final : public rooms::peer,
     bool congested() const noexcept override;
     bool notify_when_drained(std::weak_ptr<rooms::peer> waiter) override;
     void resume() override;
+    std::shared_ptr<rooms::away_seat> yield_seat() override;
 
     // stoppable
     void stop() override;
@@ -125,6 +128,12 @@ class basic_ws_session final : public rooms::peer,
      * over a seat cap, leave and announce peer-left). */
     void park_seat();
     bool resume_seat(protocol::join_msg const& j);
+    /** Under out_mutex_: every frame not yet written goes to `seat` (in flight: copied;
+     * pending: moved), and every later deliver() with it. */
+    void hand_queue_to_locked(std::shared_ptr<rooms::away_seat> const& seat);
+    /** On our strand after yield_seat(): forget the room (it is the newer connection's) and
+     * close with 4001. */
+    void on_replaced();
     void announce_evicted(rooms::room_handle const& r, rooms::evicted_seat const& e);
 
     // write side (ws_session_write.cpp)
@@ -196,13 +205,16 @@ class basic_ws_session final : public rooms::peer,
     clock::time_point waited_since_{};          // waiters_ became non-empty (senders paused on us)
     clock::duration waited_{};                  // time senders waited on us in this drain window
     std::shared_ptr<rooms::away_seat> parked_;  // once parked, late deliveries go here
+    bool yielded_ = false;                      // the seat went to a newer connection (yield_seat)
     std::atomic<bool> congested_{false};
     std::shared_ptr<protocol::out_frame> pong_waiting_;  // the one pong queued, not yet written
 
+    // The write in flight: changed on the strand, under out_mutex_ (see above).
+    std::vector<protocol::frame_ptr> batch_;  // the frames of the write in flight
+    std::size_t batch_written_ = 0;           // bytes of batch_ the kernel has taken
+
     // Strand-only write state.
-    std::vector<protocol::frame_ptr> batch_;     // the frames of the write in flight: see above
     std::vector<net::const_buffer> wbufs_;       // what is left to write of batch_
-    std::size_t batch_written_ = 0;              // bytes of batch_ the kernel has taken
     std::vector<clock::time_point> batch_born_;  // relayed frames in flight
     clock::time_point last_progress_{};
     clock::time_point drain_window_at_{};  // start of the send-min-rate window

@@ -28,6 +28,7 @@ inline constexpr std::uint16_t policy_error = 1008;
 inline constexpr std::uint16_t too_big = 1009;
 inline constexpr std::uint16_t internal_error = 1011;
 inline constexpr std::uint16_t try_again_later = 1013;  // over a memory budget
+inline constexpr std::uint16_t replaced = 4001;         // a newer connection took this seat over
 }  // namespace close_code
 
 /** Largest server frame header: 2 bytes + 8 bytes of extended length (no mask). */
