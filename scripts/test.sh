@@ -41,6 +41,8 @@ if want soak; then
   cmake --preset asan >/dev/null
   cmake --build --preset asan --target roomcast
   tests/soak/soak.sh --short --server build/asan/roomcast
+  say "[soak] honest pairs beside an attacker mix (partial messages, parked seats, trickle readers)"
+  tests/soak/attack.sh --short --server build/asan/roomcast
 fi
 # TSan: the tests that run threads (the registry under contention, the live server).
 want tsan && ctest_preset tsan -L 'unit|integration|adversarial'
