@@ -93,15 +93,19 @@ bool basic_ws_session<Stream>::resume_seat(protocol::join_msg const& j) {
         // a close frame reaching us, a phone that changed networks). Its token holder is back,
         // so the seat moves here now instead of after a heartbeat timeout and a grace period.
         auto live = ctx_.rooms.find_live(j.room, *j.resume);
-        if (!live || live->p.get() == this) return false;
-        auto seat = live->p->yield_seat();
-        if (!seat) return false;  // it is closing already: its seat is parked or left
-        c = ctx_.rooms.hand_over(live->room, live->id, live->p.get(), seat, token);
-        if (!c) {
-            seat->release_hold();  // it left meanwhile: what it yielded has no one to go to
-            return false;
+        if (live && live->p.get() == this) return false;
+        if (auto seat = live ? live->p->yield_seat() : nullptr) {
+            c = ctx_.rooms.hand_over(live->room, live->id, live->p.get(), seat, token);
+            if (!c) seat->release_hold();  // it left meanwhile: what it yielded goes nowhere
+            taken_over = c.has_value();
+        } else {
+            // Not live (any more), or closing: if its connection parked the seat since the
+            // first claim, that happened in the same step as it stopped accepting (park_seat),
+            // so the seat is claimable now. A seat only goes live -> away -> claimed, or live
+            // -> gone: one more claim sees it if it is there.
+            c = ctx_.rooms.claim(j.room, *j.resume, token);
         }
-        taken_over = true;
+        if (!c) return false;
     }
     leave_room(true);
     auto const old_id = id_;
@@ -299,24 +303,23 @@ void basic_ws_session<Stream>::park_seat() {
         leave_room(true);
         return;
     }
-    {
-        // One critical section: from here on every deliver() lands in the seat, after the
-        // frames that were queued (and maybe not received) on this connection. The seat is
-        // new and unshared, so taking its lock under ours cannot deadlock.
-        std::lock_guard lock(out_mutex_);
-        if (yielded_) {
-            // A newer connection took the seat between the check above and here.
-            seat->release_hold();
-            room_.reset();
-            return;
-        }
-        hand_queue_to_locked(seat);
-    }
     auto r = std::move(room_);
     room_.reset();
     update_message_limit();
-    auto const deadline = clock::now() + ctx_.cfg.resume_grace;
-    if (!ctx_.rooms.park(r, id_, seat, deadline, this)) {
+    bool parked = false;
+    {
+        // One critical section: from here on every deliver() lands in the seat, after the
+        // frames that were queued (and maybe not received) on this connection; and the
+        // registry shows the seat away in the same step, so a newer connection that finds us
+        // no longer accepting (yield_seat) finds the seat claimable. The seat is new and
+        // unshared, and the registry never calls a session under its lock, so taking their
+        // locks under ours cannot deadlock.
+        std::lock_guard lock(out_mutex_);
+        if (yielded_) return;  // a newer connection took the seat between the check and here
+        hand_queue_to_locked(seat);
+        parked = ctx_.rooms.park(r, id_, seat, clock::now() + ctx_.cfg.resume_grace, this);
+    }
+    if (!parked) {
         seat->release_hold();
         return;
     }

@@ -209,3 +209,32 @@ TEST(Takeover, AWrongTokenTakesNothing) {
     ASSERT_TRUE(f);
     EXPECT_EQ(f->payload, "for both");
 }
+
+TEST(Takeover, ATokenArrivingWhileTheOldConnectionClosesStillTakesTheSeat) {
+    // The old connection has begun closing (1001/4000: its seat is being parked) when the
+    // token arrives: the seat is either yielded or parked, never neither, so the join always
+    // takes it back. Many tries, to land in the window between the two.
+    auto cfg = grace_config();
+    cfg.max_joins_per_minute = 0;
+    cfg.max_held_seats_per_ip = 0;  // every try leaves seats behind (the rest drop at its end)
+    cfg.max_held_bytes_per_ip = 0;
+    running_server s(cfg);
+    int fresh = 0;
+    for (int i = 0; i < 200; ++i) {
+        auto const room = "race" + std::to_string(i);
+        raw_ws other(s.port());
+        ASSERT_TRUE(other.join(room).is_object());
+        raw_ws old_conn(s.port());
+        auto ja = old_conn.join(room);
+        ASSERT_TRUE(ja.is_object());
+        raw_ws next(s.port());
+        ASSERT_TRUE(old_conn.send_close(i % 2 ? 4000 : 1001));
+        auto j = next.join(room, ja["resume"].get<std::string>());
+        ASSERT_TRUE(j.is_object());
+        if (j.value("resumed", false) != true) {
+            ++fresh;
+            if (fresh == 1) ADD_FAILURE() << j.dump();
+        }
+    }
+    EXPECT_EQ(fresh, 0) << "joins that found the seat neither live nor away";
+}

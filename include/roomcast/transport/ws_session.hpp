@@ -34,8 +34,10 @@ namespace roomcast::transport {
  * Threading: everything runs on the socket's strand except deliver(), congested(),
  * notify_when_drained(), resume() and yield_seat(), which any thread may call; deliver() takes the
  * queue's mutex and posts to the strand only when the queue goes from idle to busy. No session code
- * runs under a registry lock, and the registry is never called under out_mutex_ (except the
- * seat hand-over in park_seat(), whose seat is new and unshared).
+ * runs under a registry lock, and the registry is never called under out_mutex_ except in
+ * park_seat(), where the hand-over to the (new, unshared) seat and the registry's park are one
+ * step, so that a newer connection never finds the seat neither ours nor claimable. (The lock
+ * order is always out_mutex_ → registry: the registry never calls a session under its locks.)
  *
  * Ownership of what is written: every buffer handed to the kernel belongs to a frame in
  * batch_, which only on_write() empties, once the write has completed or failed. Parking the
