@@ -4,6 +4,8 @@
 // server's writes to it stall half done), and can be given a tiny receive buffer. Blocking
 // POSIX socket on 127.0.0.1; every wait has a deadline.
 
+#include "support/client_frames.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <arpa/inet.h>
@@ -36,29 +38,6 @@ struct raw_frame {
                    : 1005;
     }
 };
-
-/** A client frame header (masked, key 0 so the payload goes unchanged) announcing `len`. */
-inline std::string client_header(std::uint8_t opcode, std::uint64_t len, bool fin = true) {
-    std::string h;
-    h += static_cast<char>((fin ? 0x80 : 0x00) | opcode);
-    if (len < 126) {
-        h += static_cast<char>(0x80 | len);
-    } else if (len <= 0xFFFF) {
-        h += static_cast<char>(0x80 | 126);
-        h += static_cast<char>(len >> 8);
-        h += static_cast<char>(len & 0xFF);
-    } else {
-        h += static_cast<char>(0x80 | 127);
-        for (int i = 7; i >= 0; --i)
-            h += static_cast<char>((len >> (8 * i)) & 0xFF);
-    }
-    h.append(4, '\0');  // masking key 0: XOR leaves the payload as it is
-    return h;
-}
-
-inline std::string client_frame(std::uint8_t opcode, std::string_view payload, bool fin = true) {
-    return client_header(opcode, payload.size(), fin) + std::string(payload);
-}
 
 class raw_ws {
   public:

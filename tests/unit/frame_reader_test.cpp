@@ -2,6 +2,8 @@
 
 #include <roomcast/ws/frame.hpp>
 
+#include "support/client_frames.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -29,44 +31,12 @@ std::array<std::uint8_t, 4> key_for(std::size_t i) {
 /** A masked client frame with a minimal length encoding. */
 std::string frame(opcode op, std::string_view payload, bool fin = true,
                   std::array<std::uint8_t, 4> key = {0x12, 0x34, 0x56, 0x78}) {
-    std::string out;
-    out += static_cast<char>((fin ? 0x80 : 0x00) | static_cast<std::uint8_t>(op));
-    std::uint64_t const len = payload.size();
-    if (len < 126) {
-        out += static_cast<char>(0x80 | len);
-    } else if (len <= 0xFFFF) {
-        out += static_cast<char>(0x80 | 126);
-        out += static_cast<char>(len >> 8);
-        out += static_cast<char>(len & 0xFF);
-    } else {
-        out += static_cast<char>(0x80 | 127);
-        for (int i = 7; i >= 0; --i)
-            out += static_cast<char>((len >> (8 * i)) & 0xFF);
-    }
-    for (auto k : key)
-        out += static_cast<char>(k);
-    for (std::size_t i = 0; i < payload.size(); ++i)
-        out += static_cast<char>(payload[i] ^ static_cast<char>(key[i % 4]));
-    return out;
+    return roomcast::test::client_frame(static_cast<std::uint8_t>(op), payload, fin, key);
 }
 
 /** A header announcing `len` bytes, without the payload. */
 std::string header_only(opcode op, std::uint64_t len, bool fin = true) {
-    std::string h;
-    h += static_cast<char>((fin ? 0x80 : 0x00) | static_cast<std::uint8_t>(op));
-    if (len < 126) {
-        h += static_cast<char>(0x80 | len);
-    } else if (len <= 0xFFFF) {
-        h += static_cast<char>(0x80 | 126);
-        h += static_cast<char>(len >> 8);
-        h += static_cast<char>(len & 0xFF);
-    } else {
-        h += static_cast<char>(0x80 | 127);
-        for (int i = 7; i >= 0; --i)
-            h += static_cast<char>((len >> (8 * i)) & 0xFF);
-    }
-    h += std::string("\x01\x02\x03\x04", 4);
-    return h;
+    return roomcast::test::client_header(static_cast<std::uint8_t>(op), len, fin, {1, 2, 3, 4});
 }
 
 std::string close_payload(std::uint16_t code, std::string_view reason = {}) {
