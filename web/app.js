@@ -3,24 +3,27 @@
 // phone: camera first, every photo sent with its own progress. Files go both ways as chunked,
 // acknowledged transfers (transfer.js, docs/TRANSFER.md) over a connection that keeps its seat
 // in the room while the phone's camera or photo picker has the socket dropped (connection.js).
+// What arrives is kept in this browser (store.js) until the user removes it.
 
 import { Connection } from "./connection.js";
 import { TransferEngine, decodeLegacy, randomHex } from "./transfer.js";
+import { putFile, listFiles, removeFile, clearFiles, putPartial, putChunk, listPartials, readChunks, dropPartial } from "./store.js";
 
 const $ = (id) => document.getElementById(id);
 const ROOM_RE = /^[A-Za-z0-9_-]{1,128}$/;
 const DESKTOP_ROOM_KEY = "roomcast.desktop.room";
 const ORIGIN_KEY = "roomcast.desktop.origin";
 
+// localStorage: the desktop's room (and so its seat) outlives the tab, like its gallery.
 function store(key, value) {
   try {
-    if (value === null) sessionStorage.removeItem(key);
-    else sessionStorage.setItem(key, value);
+    if (value === null) localStorage.removeItem(key);
+    else localStorage.setItem(key, value);
   } catch {}
 }
 function load(key) {
   try {
-    return sessionStorage.getItem(key);
+    return localStorage.getItem(key);
   } catch {
     return null;
   }
@@ -65,7 +68,9 @@ if (mode === "phone") {
 const roomValid = ROOM_RE.test(room || "");
 
 const peers = new Map(); // id → "present" | "away"
+// The seat of this browser in room r, as desktop or as phone: {id, resume} (connection.js).
 const seatKey = (r) => `roomcast.seat.${mode}.${r}`;
+const fileScope = mode; // the desktop's gallery and a phone page's received files are apart
 let conn = null;
 let testCutAfterChunk = -1; // tests: drop the socket right after sending this chunk
 let testPauseAfterChunk = -1; // tests: stop sending right after this chunk
@@ -78,7 +83,11 @@ const engine = new TransferEngine({
   present: (id) => peers.get(id) === "present",
   onOutgoing: (t) => renderOutgoing(t),
   onIncoming: (r) => renderIncoming(r),
-  onReceived: (item) => addReceived(item),
+  onReceived: (item) => addReceived(item), // resolves once stored: then file-done
+  keepPartial: (meta) => putPartial(fileScope, meta),
+  keepChunk: (r, index, data) => putChunk(r.xfer, index, data),
+  readParts: (r) => readChunks(r.xfer),
+  dropPartial: (xfer) => dropPartial(xfer),
   onStall: () => conn?.probe(),
   onChunkSent: (t, i) => {
     if (i === testPauseAfterChunk) {
@@ -119,11 +128,12 @@ function onText(msg) {
     case "peer-back":
       peers.set(msg.id, "present");
       showPeers();
-      engine.pump();
+      engine.onPeerBack(msg.id);
       break;
     case "peer-away":
       if (peers.has(msg.id)) peers.set(msg.id, "away");
       showPeers();
+      engine.onPeerAway(msg.id);
       break;
     case "peer-left":
       peers.delete(msg.id);
@@ -157,9 +167,11 @@ function onConnState(state) {
     joined: "Connected",
     reconnecting: "Reconnecting…",
     offline: "Offline — waiting for the network…",
+    replaced: "Open in another tab",
   }[state];
   $("conn").dataset.state = state;
   $("conn-text").textContent = text;
+  $("replaced").hidden = state !== "replaced";
   showPeers();
 }
 
@@ -196,6 +208,7 @@ function showPeers() {
     else if (present.length > 0) [state, text] = ["connected", `${present.length + away.length} devices connected`];
     else if (away.length > 0) [state, text] = ["reconnecting", `Phone reconnecting… · device #${away.join(", #")}`];
     else [state, text] = ["waiting", "Waiting for a device…"];
+    if (conn && conn.state === "replaced") [state, text] = ["replaced", "Open in another tab"];
     p.dataset.state = state;
     p.textContent = text;
     $("pairing").classList.toggle("paired", state !== "waiting");
@@ -203,6 +216,7 @@ function showPeers() {
     const p = $("phone-state");
     let state, text;
     if (!roomValid) [state, text] = ["error", "This room link is not valid. Scan the code on your computer again."];
+    else if (conn && conn.state === "replaced") [state, text] = ["replaced", "Open in another tab"];
     else if (conn && conn.state !== "joined") [state, text] = ["reconnecting", "Reconnecting… your photos will wait."];
     else if (present.length > 0) [state, text] = ["connected", "Connected to your computer"];
     else if (away.length > 0) [state, text] = ["reconnecting", "Your computer is reconnecting…"];
@@ -236,7 +250,11 @@ function transferItem(name, file) {
   const retry = el("button", "retry", "Retry");
   retry.type = "button";
   retry.hidden = true;
-  status.append(text, retry);
+  const dismiss = el("button", "retry dismiss", "Dismiss");
+  dismiss.type = "button";
+  dismiss.hidden = true;
+  dismiss.setAttribute("aria-label", `Dismiss ${name}`);
+  status.append(text, retry, dismiss);
   body.append(top, bar, status);
   li.append(body);
   return li;
@@ -275,15 +293,17 @@ function renderOutgoing(t) {
     case "queued": text.textContent = peers.size ? "Queued" : `Waiting for ${receiver}…`; break;
     case "sending": {
       const away = t.targets.size > 0 && [...t.targets.keys()].every((id) => peers.get(id) === "away");
-      if (offline) text.textContent = `${pct} % · reconnecting…`;
+      if (conn?.state === "replaced") text.textContent = `${pct} % · paused: open in another tab`;
+      else if (offline) text.textContent = `${pct} % · reconnecting…`;
       else if (away) text.textContent = `${pct} % · ${receiver} is reconnecting…`;
-      else text.textContent = `${pct} %${t.speed ? ` · ${formatBytes(Math.round(t.speed))}/s` : ""}`;
+      else text.textContent = `${pct} %${t.speed > 0 ? ` · ${formatBytes(Math.round(t.speed))}/s` : ""}`;
       break;
     }
     case "waiting": text.textContent = `${pct} % · waiting for ${receiver} to come back…`; break;
     case "delivered": {
       const secs = (t.finished - t.started) / 1000;
-      text.textContent = `Delivered ✓${secs > 0.05 ? ` in ${secs < 10 ? secs.toFixed(1) : Math.round(secs)} s` : ""}`;
+      const missed = t.missed?.length ? ` · not to device #${t.missed.join(", #")} (away)` : "";
+      text.textContent = `Delivered ✓${secs > 0.05 ? ` in ${secs < 10 ? secs.toFixed(1) : Math.round(secs)} s` : ""}${missed}`;
       break;
     }
     case "failed": text.textContent = `Failed: ${t.error}`; break;
@@ -349,7 +369,7 @@ const incomingViews = new Map();
 
 function renderIncoming(r) {
   let li = incomingViews.get(r.xfer);
-  if (r.state !== "receiving") {
+  if (r.state !== "receiving" && r.state !== "interrupted" && r.state !== "storing") {
     li?.remove();
     incomingViews.delete(r.xfer);
     return;
@@ -361,30 +381,119 @@ function renderIncoming(r) {
     $(mode === "desktop" ? "desktop-incoming" : "phone-incoming").prepend(li);
     if (mode === "phone") $("received-section").hidden = false;
   }
-  const pct = r.size ? Math.floor((r.next * r.chunkSize * 100) / r.size) : 0;
-  li.querySelector("progress").value = Math.min(100, pct);
+  const pct = Math.min(100, r.size ? Math.floor((r.next * r.chunkSize * 100) / r.size) : 0);
+  li.dataset.state = r.state;
+  li.querySelector("progress").value = pct;
   li.querySelector(".xfer-size").textContent = formatBytes(r.size);
-  li.querySelector(".xfer-text").textContent = `Receiving… ${Math.min(100, pct)} %`;
+  const sender = mode === "desktop" ? "your phone" : "your computer";
+  li.querySelector(".xfer-text").textContent = {
+    receiving: `Receiving… ${pct} %`,
+    interrupted: `Interrupted at ${pct} % · waiting for ${sender}…`,
+    storing: "Saving…",
+  }[r.state];
+  const dismiss = li.querySelector(".dismiss");
+  dismiss.hidden = r.state !== "interrupted";
+  dismiss.onclick = () => engine.dismiss(r.xfer);
 }
 
 // ---- received files -----------------------------------------------------------------------
 
-const received = [];
-let selected = -1;
+const received = []; // oldest first
+let selected = null;
 
-function addReceived(item) {
-  item.url = URL.createObjectURL(item.blob);
+/**
+ * A file has arrived: keep it (IndexedDB), then show it. Resolves once it is stored, which is
+ * when the engine sends file-done; a browser that cannot store it still shows it, for this page.
+ */
+async function addReceived(item) {
   item.mime = item.mime || item.blob.type || "";
   item.time = item.time || new Date();
-  received.push(item);
-  if (mode === "desktop") {
-    addThumb(item, received.length - 1);
-    select(received.length - 1);
-  } else addPhoneReceived(item);
+  try {
+    item.key = await putFile(fileScope, item);
+  } catch (e) {
+    item.key = null;
+    console.warn("roomcast: could not keep the file in this browser", e);
+  }
+  showReceived(item, { select: true });
 }
 
-function addThumb(item, index) {
-  const li = el("li");
+function showReceived(item, { select: pick = false } = {}) {
+  item.url = URL.createObjectURL(item.blob);
+  received.push(item);
+  if (mode === "desktop") {
+    addThumb(item);
+    if (pick || !selected) select(item);
+  } else addPhoneReceived(item);
+  countReceived();
+}
+
+/** What an earlier page kept, oldest first (the newest ends up on top, as when they arrived). */
+async function loadReceived() {
+  let items = [];
+  try {
+    items = await listFiles(fileScope);
+  } catch {
+    return;
+  }
+  for (const rec of items) {
+    engine.remember(rec.xfer, rec.size); // an offer of it again is answered with file-done
+    showReceived({ key: rec.key, xfer: rec.xfer, name: rec.name, mime: rec.mime, size: rec.size, time: new Date(rec.time), blob: rec.blob });
+  }
+  // Files that were still arriving: shown interrupted, going on from what is stored.
+  let partials = [];
+  try {
+    partials = await listPartials(fileScope);
+  } catch {}
+  for (const { meta, indexes } of partials) {
+    if (engine.completed.has(meta.xfer)) dropPartial(meta.xfer).catch(() => {});
+    else engine.restore(meta, indexes);
+  }
+}
+
+async function removeReceived(item) {
+  if (item.key != null) {
+    try {
+      await removeFile(item.key);
+    } catch {}
+  }
+  forget(item);
+}
+
+function forget(item) {
+  const i = received.indexOf(item);
+  if (i < 0) return;
+  received.splice(i, 1);
+  item.view?.remove();
+  URL.revokeObjectURL(item.url);
+  if (selected === item) {
+    selected = null;
+    const next = received[Math.min(i, received.length - 1)];
+    if (next) select(next);
+    else $("preview").hidden = true;
+  }
+  countReceived();
+}
+
+async function clearReceived() {
+  try {
+    await clearFiles(fileScope);
+  } catch {}
+  for (const item of [...received]) forget(item);
+}
+
+function countReceived() {
+  if (mode === "desktop") {
+    const n = received.length;
+    $("gallery-empty").hidden = n > 0;
+    $("download-all").disabled = n === 0;
+    $("clear-all").disabled = n === 0;
+    $("gallery-count").textContent = n ? `(${n})` : "";
+    if (n === 0) $("clear-confirm").hidden = true;
+  } else $("received-section").hidden = received.length === 0 && incomingViews.size === 0;
+}
+
+function addThumb(item) {
+  const li = el("li", "thumb-item");
   const b = el("button", "thumb");
   b.type = "button";
   b.setAttribute("aria-label", `Show ${item.name}`);
@@ -394,21 +503,23 @@ function addThumb(item, index) {
     img.alt = item.name;
     b.append(img);
   } else b.append(el("span", "file-badge", extension(item.name)));
-  b.addEventListener("click", () => select(index));
-  li.append(b);
+  b.addEventListener("click", () => select(item));
+  const rm = el("button", "thumb-remove", "×");
+  rm.type = "button";
+  rm.title = "Remove";
+  rm.setAttribute("aria-label", `Remove ${item.name}`);
+  rm.addEventListener("click", () => removeReceived(item));
+  li.append(b, rm);
   $("gallery").prepend(li);
   item.thumb = b;
-  $("gallery-empty").hidden = true;
-  $("download-all").disabled = false;
-  $("gallery-count").textContent = `(${received.length})`;
+  item.view = li;
 }
 
 const canCopyImages = () =>
   typeof ClipboardItem === "function" && !!navigator.clipboard && typeof navigator.clipboard.write === "function";
 
-function select(index) {
-  selected = index;
-  const item = received[index];
+function select(item) {
+  selected = item;
   for (const it of received) it.thumb?.setAttribute("aria-current", it === item ? "true" : "false");
   $("preview").hidden = false;
   const media = $("preview-media");
@@ -458,9 +569,14 @@ function addPhoneReceived(item) {
   a.download = item.name;
   a.setAttribute("aria-label", `Save ${item.name}`);
   const text = el("span", "received-name", item.name);
-  row.append(text, el("span", "muted", formatBytes(item.size)), a);
+  const rm = el("button", "quiet", "Remove");
+  rm.type = "button";
+  rm.setAttribute("aria-label", `Remove ${item.name}`);
+  rm.addEventListener("click", () => removeReceived(item));
+  row.append(text, el("span", "muted", formatBytes(item.size)), a, rm);
   li.append(row);
   $("received").prepend(li);
+  item.view = li;
 }
 
 // ---- desktop page -------------------------------------------------------------------------
@@ -541,8 +657,20 @@ async function setupDesktop() {
       }, i * 250),
     );
   });
+  $("preview-remove").addEventListener("click", () => selected && removeReceived(selected));
+  $("clear-all").addEventListener("click", () => {
+    $("clear-confirm-text").textContent = `Remove all ${received.length} files from this browser?`;
+    $("clear-confirm").hidden = false;
+    $("clear-yes").focus();
+  });
+  $("clear-no").addEventListener("click", () => ($("clear-confirm").hidden = true));
+  $("clear-yes").addEventListener("click", async () => {
+    $("clear-confirm").hidden = true;
+    await clearReceived();
+  });
   $("preview-copy").addEventListener("click", async () => {
-    const item = received[selected];
+    const item = selected;
+    if (!item) return;
     const b = $("preview-copy");
     try {
       await navigator.clipboard.write([new ClipboardItem({ "image/png": toPng(item.blob) })]);
@@ -645,9 +773,14 @@ document.body.classList.remove("booting");
 document.body.classList.add(`mode-${mode}`);
 if (mode === "desktop") setupDesktop();
 else setupPhone();
+// Another tab of this browser took the seat (4001): this one stays quiet until asked.
+$("use-here").addEventListener("click", () => conn?.takeBack());
 showPeers();
-if (roomValid) startConnection();
-else onConnState("offline");
+// What earlier pages kept comes first, so the engine knows those files before any offer.
+loadReceived().finally(() => {
+  if (roomValid) startConnection();
+  else onConnState("offline");
+});
 
 // A small handle for the browser tests (and for poking at the page from the console).
 window.__roomcast = {
@@ -658,7 +791,8 @@ window.__roomcast = {
   get connState() { return conn?.state ?? null; },
   peers: () => Object.fromEntries(peers),
   outgoing: () => engine.outgoing.map((t) => ({ xfer: t.xfer, name: t.name, size: t.size, state: t.state, acked: engine.ackedBytes(t), error: t.error, resumedFrom: [...t.resumedFrom] })),
-  received: () => received.map((r) => ({ name: r.name, size: r.size, mime: r.mime, url: r.url })),
+  received: () => received.map((r) => ({ name: r.name, size: r.size, mime: r.mime, url: r.url, stored: r.key != null })),
+  incoming: () => [...engine.incoming.values()].map((r) => ({ xfer: r.xfer, name: r.name, state: r.state, next: r.next, chunks: r.chunks, stored: r.stored })),
   drop: (opts) => conn?.drop(opts),
   release: () => conn?.release(),
   cutAfterChunk: (i) => { testCutAfterChunk = i; },

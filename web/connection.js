@@ -1,6 +1,11 @@
 // The WebSocket to the daemon, kept alive: it joins the room with the seat's resume token,
 // reconnects with backoff, and at once when the page becomes visible again or the network
 // comes back (a phone drops its socket while the camera or the photo picker is open).
+//
+// The token lives in localStorage (per origin, keyed by room), so a closed and reopened tab, or
+// a rescanned QR code, is the same device and takes its seat back at once (the daemon's
+// take-over). Two tabs of one browser in one room therefore share a seat: the daemon closes the
+// older one with 4001, and that tab stays down ("replaced") until the user takes the seat back.
 
 const MAX_BACKOFF_MS = 5000;
 const CONNECT_TIMEOUT_MS = 8000;
@@ -9,9 +14,9 @@ const HIDDEN_PROBE_MS = 2000; // hidden at least this long: check the socket is 
 
 export class Connection {
   /**
-   * opts: room, seatKey (sessionStorage key for the resume token), and callbacks
+   * opts: room, seatKey (localStorage key for the seat: {id, resume}), and callbacks
    *   onJoined(msg, {resumed, probe}), onText(msg), onBinary(buf), onState(state), onError(msg)
-   * state: "connecting" | "joined" | "reconnecting" | "offline"
+   * state: "connecting" | "joined" | "reconnecting" | "offline" | "replaced"
    */
   constructor(opts) {
     this.opts = opts;
@@ -45,24 +50,35 @@ export class Connection {
     return this.state === "joined" && this.ws && this.ws.readyState === WebSocket.OPEN;
   }
 
+  /** The seat's latest token: read at every join, since another tab may have moved it on. */
   token() {
     try {
-      const s = JSON.parse(sessionStorage.getItem(this.opts.seatKey(this.room)) || "null");
+      const s = JSON.parse(localStorage.getItem(this.opts.seatKey(this.room)) || "null");
       return s && typeof s.resume === "string" ? s.resume : null;
     } catch {
       return null;
     }
   }
 
-  saveToken(resume) {
+  saveToken(resume, id = this.id) {
     try {
-      if (resume) sessionStorage.setItem(this.opts.seatKey(this.room), JSON.stringify({ resume }));
-      else sessionStorage.removeItem(this.opts.seatKey(this.room));
+      if (resume) localStorage.setItem(this.opts.seatKey(this.room), JSON.stringify({ id, resume }));
+      else localStorage.removeItem(this.opts.seatKey(this.room));
     } catch {}
   }
 
   start() {
     this.stopped = false;
+    this.replaced = false;
+    this.connect();
+  }
+
+  /** "Use here": take the seat back from the tab that took it (with the token it left us). */
+  takeBack() {
+    if (!this.replaced) return;
+    this.replaced = false;
+    this.stopped = false;
+    this.attempt = 0;
     this.connect();
   }
 
@@ -130,9 +146,27 @@ export class Connection {
         }
       } else if (this.state === "joined") this.opts.onText?.(msg);
     };
-    ws.onclose = () => {
-      if (ws === this.ws) this.lost();
+    ws.onclose = (ev) => {
+      if (ws !== this.ws) return;
+      if (ev.code === 4001) this.lostToOtherTab();
+      else this.lost();
     };
+  }
+
+  /**
+   * The daemon closed us with 4001: a newer connection with our token (another tab of this
+   * browser) took the seat. Reconnecting would take it back, and that tab would do the same:
+   * stay down until the user says "Use here".
+   */
+  lostToOtherTab() {
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.probeTimer);
+    clearTimeout(this.retryTimer);
+    this.probeTimer = this.retryTimer = 0;
+    this.ws = null;
+    this.stopped = true;
+    this.replaced = true;
+    this.setState("replaced");
   }
 
   onJoined(msg) {
@@ -141,8 +175,8 @@ export class Connection {
     clearTimeout(this.probeTimer);
     this.probeTimer = 0;
     const resumed = !probe && msg.resumed === true && msg.id === this.id;
-    if (typeof msg.resume === "string" && msg.resume) this.saveToken(msg.resume);
     this.id = msg.id;
+    if (typeof msg.resume === "string" && msg.resume) this.saveToken(msg.resume, msg.id);
     this.attempt = 0;
     this.setState("joined");
     this.opts.onJoined?.(msg, { resumed, probe });
@@ -163,7 +197,7 @@ export class Connection {
     if (ws !== this.ws) return;
     ws.onclose = ws.onmessage = ws.onopen = null;
     try {
-      ws.close(4001, "abandoned");
+      ws.close(4000, "abandoned");
     } catch {}
     this.lost();
   }

@@ -7,7 +7,7 @@
 //   text   {"type":"file-ack",  "xfer", "from", "to", "next"[, "ask"]}  receiver holds chunks [0, next)
 //   text   {"type":"file-done", "xfer", "from", "to", "size"}     receiver reassembled the file
 //   text   {"type":"file-unknown", "xfer", "from"}               receiver has no state for this transfer
-//   text   {"type":"file-cancel", "xfer", "from"}                sender gave up on it
+//   text   {"type":"file-cancel", "xfer", "from"}                sender gave up on it (or finished without it)
 // A sender keeps at most WINDOW unacknowledged chunks in flight and reads each chunk from the
 // File lazily, so neither the phone's memory nor the server's queues hold more than that.
 
@@ -19,6 +19,8 @@ const MAX_FILE_SIZE = 2 ** 42; // 4 TiB: keeps chunk counts well inside uint32
 const NO_RECEIVER_MS = 60_000; // a started transfer with no receiver left fails after this
 const STALL_MS = 8_000; // no acknowledgement this long while chunks are in flight: probe the link
 const GIVE_UP_MS = 120_000; // no progress at all this long: fail (the user can retry)
+const SPEED_WINDOW_MS = 3000; // speed: acknowledged bytes over this much of the recent past
+const SPEED_MIN_SPAN_MS = 500; // ... once the samples span at least this much
 
 /** `bytes` random bytes as lowercase hex (getRandomValues works without a secure context). */
 export function randomHex(bytes) {
@@ -88,7 +90,13 @@ const cleanMime = (s) => (typeof s === "string" && /^[\w.+-]+\/[\w.+-]+$/.test(s
  * Sends and receives files. It knows nothing of the DOM; the page gives it:
  *   send(textOrBytes), ready() → bool, selfId() → id, peers() → [ids] (present or away),
  *   present(id) → bool (not away),
- *   onOutgoing(t), onIncoming(r), onReceived(item), onStall(), onChunkSent(t, index) (tests)
+ *   onOutgoing(t), onIncoming(r), onStall(), onChunkSent(t, index) (tests),
+ *   onReceived(item) → a promise that settles once the page has stored the file: only then
+ *     does the receiver send file-done, so "Delivered" means "kept", not just "arrived";
+ *   and, to keep files still arriving across a reload (all optional, all promises):
+ *   keepPartial(r), keepChunk(r, index, data), readParts(r) → Map index → data, dropPartial(xfer).
+ * Incoming records: state "receiving" | "interrupted" (the sender went away mid-transfer) |
+ * "storing" | "done" | "cancelled" | "dismissed".
  */
 export class TransferEngine {
   constructor(io) {
@@ -161,6 +169,44 @@ export class TransferEngine {
     this.finish(t, "cancelled", "cancelled");
   }
 
+  /**
+   * The receivers the chunks are paced by: present and not done. A receiver whose seat is held
+   * (away) is offered the file and gets what the daemon keeps for it, but never holds back the
+   * others; when it comes back it is asked again what it holds (onPeerBack).
+   */
+  pacing(t) {
+    const present = (id) => (this.io.present ? this.io.present(id) : true);
+    return [...t.targets].filter(([id, x]) => !x.done && present(id)).map(([, x]) => x);
+  }
+
+  /** Acknowledged bytes of the receivers being sent to (what the speed is measured on). */
+  pacedBytes(t) {
+    const tg = this.pacing(t);
+    if (tg.length === 0) return null;
+    return Math.min(t.size, Math.min(...tg.map((x) => x.acked)) * CHUNK_SIZE);
+  }
+
+  /** Speed from the acknowledged bytes over the last SPEED_WINDOW_MS; never negative. */
+  sampleSpeed(t) {
+    const now = Date.now();
+    const bytes = this.pacedBytes(t);
+    if (bytes === null) return;
+    const last = t.samples[t.samples.length - 1];
+    if (!last || bytes < last[1] || now < last[0]) {
+      this.resetSpeed(t, bytes); // a rewind (a receiver starting over, a new receiver): start again
+      return;
+    }
+    t.samples.push([now, bytes]);
+    while (t.samples.length > 2 && now - t.samples[1][0] >= SPEED_WINDOW_MS) t.samples.shift();
+    const [t0, b0] = t.samples[0];
+    if (now - t0 >= SPEED_MIN_SPAN_MS) t.speed = Math.max(0, ((bytes - b0) * 1000) / (now - t0));
+  }
+
+  resetSpeed(t, bytes = this.pacedBytes(t) ?? 0) {
+    t.samples = [[Date.now(), bytes]];
+    t.speed = 0;
+  }
+
   /** Acknowledged bytes: the least any target has confirmed. */
   ackedBytes(t) {
     if (t.state === "delivered") return t.size;
@@ -215,8 +261,8 @@ export class TransferEngine {
     this.current = t;
     t.state = "sending";
     t.started = t.progressAt = t.lastAckAt = Date.now();
-    t.samples = [[t.started, 0]];
     this.adoptPeers(t);
+    this.resetSpeed(t, 0);
     this.changed(t);
     return t;
   }
@@ -242,8 +288,9 @@ export class TransferEngine {
     if (!t) return;
     for (;;) {
       if (this.current !== t || t.state !== "sending" || !this.io.ready() || this.paused) return;
-      const tg = [...t.targets.values()];
-      if (tg.length === 0 || tg.some((x) => !x.known && !x.done)) return; // wait for the offer's answer
+      const tg = this.pacing(t);
+      if (tg.length === 0) return; // every receiver left is away: the daemon keeps what we sent
+      if (tg.some((x) => !x.known)) return; // wait for the offer's answer
       const base = Math.min(...tg.map((x) => x.acked));
       if (t.rewind) {
         // Chunks sent into a dying socket may be lost: go on from what every receiver holds.
@@ -275,21 +322,44 @@ export class TransferEngine {
     if (!t || (t.state !== "sending" && t.state !== "waiting")) return;
     const tg = t.targets.get(msg.from);
     if (!tg || !Number.isInteger(msg.next) || msg.next < 0 || msg.next > t.chunks) return;
-    if (msg.ask === t.ask) tg.known = true;
     const now = Date.now();
     t.lastAckAt = now;
+    if (msg.ask === t.ask && !tg.known) {
+      // The answer to our latest offer is what the receiver holds now, even if that is less
+      // than it said before (a reloaded page that has nothing): go on from there.
+      tg.known = true;
+      if (msg.next < tg.acked) {
+        tg.acked = msg.next;
+        t.rewind = true;
+        t.lastAcked = this.ackedBytes(t);
+        this.resetSpeed(t);
+      }
+    }
     if (msg.next > tg.acked) {
       tg.acked = msg.next;
       t.progressAt = now;
-      const bytes = this.ackedBytes(t);
-      t.lastAcked = bytes;
-      t.samples.push([now, bytes]);
-      while (t.samples.length > 2 && now - t.samples[0][0] > 3000) t.samples.shift();
-      const [t0, b0] = t.samples[0];
-      if (now - t0 >= 200) t.speed = ((bytes - b0) * 1000) / (now - t0);
+      t.lastAcked = this.ackedBytes(t);
+      this.sampleSpeed(t);
     }
     this.changed(t);
     this.pump();
+  }
+
+  /**
+   * Every receiver still being sent to has the file: delivered. Receivers that are away and
+   * have not finished do not hold the transfer (and the queue behind it) for the seat's grace
+   * period: they get file-cancel (kept for them by the daemon), so a partial file does not
+   * linger on them, and the record says who missed it.
+   */
+  maybeDelivered(t) {
+    const tg = [...t.targets];
+    if (!tg.some(([, x]) => x.done) || this.pacing(t).length > 0) return false;
+    t.missed = tg.filter(([, x]) => !x.done).map(([id]) => id);
+    if (t.missed.length) this.text({ type: "file-cancel", xfer: t.xfer, from: this.io.selfId() });
+    const elapsed = (Date.now() - t.started) / 1000;
+    if (elapsed > 0) t.speed = t.size / elapsed;
+    this.finish(t, "delivered");
+    return true;
   }
 
   onDone(msg) {
@@ -301,11 +371,7 @@ export class TransferEngine {
     tg.acked = t.chunks;
     t.lastAcked = this.ackedBytes(t);
     t.progressAt = Date.now();
-    if ([...t.targets.values()].every((x) => x.done)) {
-      const elapsed = (Date.now() - t.started) / 1000;
-      if (elapsed > 0) t.speed = t.size / elapsed;
-      this.finish(t, "delivered");
-    } else this.changed(t);
+    if (!this.maybeDelivered(t)) this.changed(t);
   }
 
   onUnknown(msg) {
@@ -318,6 +384,7 @@ export class TransferEngine {
     tg.known = false;
     t.rewind = true;
     this.offer(t, [msg.from]);
+    this.resetSpeed(t);
     this.changed(t);
   }
 
@@ -354,15 +421,20 @@ export class TransferEngine {
         size,
         chunkSize: cs,
         chunks: msg.chunks,
-        parts: new Array(msg.chunks),
+        parts: new Array(msg.chunks), // data in memory; null: only in storage (restored)
         next: 0,
         bytes: 0,
         started: Date.now(),
         state: "receiving",
+        writing: Promise.resolve(), // the chunk writes, in order
+        stored: 0,
       };
       this.incoming.set(msg.xfer, r);
+      this.keepPartial(r);
     }
     r.from = msg.from;
+    if (r.state === "interrupted") r.state = "receiving"; // the sender is back with it
+    if (r.state !== "receiving") return; // being stored: file-done follows
     this.text({ type: "file-ack", xfer: r.xfer, from: me, to: r.from, next: r.next, ask: msg.ask });
     this.io.onIncoming?.(r);
     if (r.next === r.chunks) this.complete(r);
@@ -376,37 +448,141 @@ export class TransferEngine {
       this.text({ type: "file-unknown", xfer: c.xfer, from: this.io.selfId() });
       return;
     }
-    if (c.index >= r.chunks) return;
+    if (c.index >= r.chunks || (r.state !== "receiving" && r.state !== "interrupted")) return;
+    if (r.state === "interrupted") r.state = "receiving";
     const want = c.index === r.chunks - 1 ? r.size - c.index * r.chunkSize : r.chunkSize;
     if (c.data.byteLength !== want) return;
-    if (!r.parts[c.index]) {
+    if (r.parts[c.index] === undefined) {
       r.parts[c.index] = c.data; // a duplicate after a reconnect is dropped here
       r.bytes += want;
+      if (this.io.keepChunk) {
+        r.writing = r.writing
+          .then(() => this.io.keepChunk(r, c.index, c.data))
+          .then(() => r.stored++, () => {}); // not kept: a reload asks for it again
+      }
     }
-    while (r.next < r.chunks && r.parts[r.next]) r.next++;
+    while (r.next < r.chunks && r.parts[r.next] !== undefined) r.next++;
     this.text({ type: "file-ack", xfer: r.xfer, from: this.io.selfId(), to: r.from, next: r.next });
     this.io.onIncoming?.(r);
     if (r.next === r.chunks) this.complete(r);
   }
 
-  complete(r) {
+  /** Reassembles the file, has the page store it, and only then says file-done. */
+  async complete(r) {
+    r.state = "storing";
+    if (r.parts.some((p) => p === null)) {
+      // Chunks an earlier page stored: read them back.
+      let disk = new Map();
+      try {
+        disk = await r.writing.then(() => this.io.readParts(r));
+      } catch {}
+      for (let i = 0; i < r.chunks; i++) if (r.parts[i] === null) r.parts[i] = disk.get(i) ?? null;
+      if (r.parts.some((p) => p === null)) {
+        // Storage lost some: start this file over rather than deliver a broken one.
+        this.forgetPartial(r);
+        this.reportedUnknown.add(r.xfer);
+        this.text({ type: "file-unknown", xfer: r.xfer, from: this.io.selfId() });
+        this.io.onIncoming?.(r);
+        return;
+      }
+    }
     const blob = new Blob(r.parts, { type: r.mime || "application/octet-stream" });
     r.parts = null;
+    if (blob.size !== r.size) {
+      this.forgetPartial(r);
+      this.io.onIncoming?.(r);
+      return;
+    }
+    try {
+      await this.io.onReceived?.({ blob, name: r.name, mime: r.mime, size: r.size, from: r.from, xfer: r.xfer, time: new Date() });
+    } catch {} // the page shows it even when it could not keep it (no storage): see TRANSFER.md
     this.incoming.delete(r.xfer);
-    if (blob.size !== r.size) return;
+    this.dropStored(r);
     this.completed.set(r.xfer, { from: r.from, size: r.size });
     r.state = "done";
     this.text({ type: "file-done", xfer: r.xfer, from: this.io.selfId(), to: r.from, size: r.size });
     this.io.onIncoming?.(r);
-    this.io.onReceived?.({ blob, name: r.name, mime: r.mime, size: r.size, from: r.from, xfer: r.xfer, time: new Date() });
+  }
+
+  keepPartial(r) {
+    const { xfer, from, name, mime, size, chunkSize, chunks, started } = r;
+    this.io.keepPartial?.({ xfer, from, name, mime, size, chunkSize, chunks, started })?.catch?.(() => {});
+  }
+
+  /** Drops what storage holds of a partial file, once its pending writes are done. */
+  dropStored(r) {
+    if (!this.io.dropPartial) return;
+    r.writing = r.writing.then(() => this.io.dropPartial(r.xfer)).catch(() => {});
+  }
+
+  forgetPartial(r) {
+    this.incoming.delete(r.xfer);
+    r.parts = null;
+    r.state = "cancelled";
+    this.dropStored(r);
+  }
+
+  /**
+   * A partial file an earlier page stored (`indexes`: the chunks it holds). It shows as
+   * interrupted until its sender offers it again; the answer is what is stored.
+   */
+  restore(meta, indexes) {
+    if (this.incoming.has(meta.xfer) || this.completed.has(meta.xfer)) return;
+    if (!Number.isSafeInteger(meta.size) || !Number.isInteger(meta.chunks) || !Number.isInteger(meta.chunkSize)) return;
+    const r = {
+      xfer: meta.xfer,
+      from: meta.from,
+      name: cleanName(meta.name),
+      mime: cleanMime(meta.mime),
+      size: meta.size,
+      chunkSize: meta.chunkSize,
+      chunks: meta.chunks,
+      parts: new Array(meta.chunks),
+      next: 0,
+      bytes: 0,
+      started: meta.started || Date.now(),
+      state: "interrupted",
+      writing: Promise.resolve(),
+      stored: 0,
+    };
+    for (const i of indexes) {
+      if (!Number.isInteger(i) || i < 0 || i >= r.chunks || r.parts[i] !== undefined) continue;
+      r.parts[i] = null;
+      r.stored++;
+      r.bytes += i === r.chunks - 1 ? r.size - i * r.chunkSize : r.chunkSize;
+    }
+    while (r.next < r.chunks && r.parts[r.next] !== undefined) r.next++;
+    this.incoming.set(r.xfer, r);
+    this.io.onIncoming?.(r);
+  }
+
+  /** A file received before (this page or an earlier one, from storage): offers get file-done. */
+  remember(xfer, size) {
+    if (typeof xfer === "string" && HEX32.test(xfer)) this.completed.set(xfer, { from: null, size });
+  }
+
+  /** The sender of these partial files went away (its seat held, or gone): say so. */
+  senderGone(id) {
+    for (const r of this.incoming.values()) {
+      if (r.from !== id || r.state !== "receiving") continue;
+      r.state = "interrupted";
+      this.io.onIncoming?.(r);
+    }
+  }
+
+  /** The user dropped a partial file. If its sender offers it again, it starts from chunk 0. */
+  dismiss(xfer) {
+    const r = this.incoming.get(xfer);
+    if (!r || (r.state !== "interrupted" && r.state !== "receiving")) return;
+    this.forgetPartial(r);
+    r.state = "dismissed";
+    this.io.onIncoming?.(r);
   }
 
   onCancel(msg) {
     const r = this.incoming.get(msg.xfer);
-    if (!r) return;
-    this.incoming.delete(msg.xfer);
-    r.parts = null;
-    r.state = "cancelled";
+    if (!r || r.state === "storing") return;
+    this.forgetPartial(r);
     this.io.onIncoming?.(r);
   }
 
@@ -457,6 +633,7 @@ export class TransferEngine {
       else if (t.state === "waiting") t.state = "sending";
       t.lastAckAt = t.progressAt = Date.now();
       t.resumed = resumed;
+      this.resetSpeed(t);
       this.changed(t);
     }
     this.pump();
@@ -472,11 +649,39 @@ export class TransferEngine {
     this.pump();
   }
 
+  /** A receiver's seat is held: the others go on without it (pacing); a sender's: interrupted. */
+  onPeerAway(id) {
+    this.senderGone(id);
+    const t = this.current;
+    if (t && t.targets.has(id)) {
+      if (!this.maybeDelivered(t)) this.changed(t);
+      this.pump();
+    }
+  }
+
+  /**
+   * A receiver took its seat back: what it holds now is what the daemon kept for it, and the
+   * others may be far ahead. Ask it again; the sending goes on from what every receiver holds.
+   */
+  onPeerBack(id) {
+    const t = this.current;
+    const x = t && t.targets.get(id);
+    if (x && !x.done && t.state === "sending") {
+      x.known = false;
+      t.rewind = true;
+      this.offer(t, [id]);
+      this.resetSpeed(t);
+      this.changed(t);
+    }
+    this.pump();
+  }
+
   onPeerLeft(id) {
+    this.senderGone(id);
     const t = this.current;
     if (t && t.targets.delete(id)) {
-      if ([...t.targets.values()].length && [...t.targets.values()].every((x) => x.done)) this.finish(t, "delivered");
-      else if (t.targets.size === 0) this.toWaiting(t);
+      if (t.targets.size === 0) this.toWaiting(t);
+      else if (!this.maybeDelivered(t)) this.resetSpeed(t);
       this.changed(t);
       this.pump();
     }

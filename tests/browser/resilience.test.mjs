@@ -61,7 +61,7 @@ test("the seat expires while the phone is away: it comes back as a new member an
   await close();
 });
 
-test("the desktop reloads mid-transfer: it keeps its room and seat, and the phone starts that photo over", async () => {
+test("the desktop reloads mid-transfer: it keeps its room and seat, and the phone goes on from what it holds", async () => {
   const { desktop, phone, errors, close } = await pair();
   const photo = makePhoto(1600, 1000, 22);
   const room = await desktop.evaluate(() => window.__roomcast.room);
@@ -77,7 +77,10 @@ test("the desktop reloads mid-transfer: it keeps its room and seat, and the phon
   await phone.evaluate(() => window.__roomcast.unpause());
 
   await phone.locator("#phone-outgoing li[data-state=delivered]", { hasText: "reload.png" }).waitFor({ timeout: 30000 });
-  assert.ok((await outgoing(phone, "reload.png")).resumedFrom.includes(0), "the reloaded page asked for it from the start");
+  // The reloaded page answers with what it had stored of it (chunks 0–3, or fewer if the
+  // reload came before their writes committed: continuity.test.mjs checks the stored case).
+  const from = (await outgoing(phone, "reload.png")).resumedFrom;
+  assert.ok(from.length > 0 && from.every((n) => n <= 4), `the reloaded page said what it holds: ${from}`);
   const img = desktop.locator("#preview img[alt='reload.png']");
   await img.waitFor({ timeout: 10000 });
   assert.equal(await hashOf(img, "src"), sha256(photo));
@@ -99,11 +102,15 @@ test("photos taken before the computer is there wait, then go when it joins", as
   await item.getByText("Waiting for your computer").waitFor({ timeout: 10000 });
   assert.equal(await item.getAttribute("data-state"), "queued");
 
-  const other = await phoneCtx.newPage(); // any member of the room receives
+  // Any member of the room receives: another device (a tab of the same browser would be this
+  // phone again, taking its seat over).
+  const otherCtx = await browser.newContext({ ...devices["Pixel 7"] });
+  const other = await otherCtx.newPage();
   await other.goto(`${server.url}/?room=${room}`, { timeout: 15000 });
   await phone.locator("#phone-outgoing li[data-state=delivered]", { hasText: "early.png" }).waitFor({ timeout: 20000 });
   const img = other.locator("#received img[alt='early.png']");
   await img.waitFor({ timeout: 10000 });
   assert.equal(await hashOf(img, "src"), sha256(photo));
   await phoneCtx.close();
+  await otherCtx.close();
 });
