@@ -29,8 +29,19 @@ memory_charge basic_ws_session<Stream>::frame_charge(std::size_t capacity) {
 }
 
 template <class Stream>
+bool basic_ws_session<Stream>::ignored_as_replaced() {
+    // Once a newer connection has our seat, what this one still reads (before its 4001 goes
+    // out) is not acted on: not relayed under the member's id, not a join or leave. Counted.
+    if (!replaced()) return false;
+    ctx_.counters.frames_dropped.fetch_add(1, std::memory_order_relaxed);
+    spdlog::debug("ws {} {}: message ignored: this connection was replaced", id_, remote_);
+    return true;
+}
+
+template <class Stream>
 bool basic_ws_session<Stream>::on_message(std::string&& payload, bool text) {
     if (state_ != state::open) return true;  // after our close frame: ignore data
+    if (ignored_as_replaced()) return true;
     ctx_.counters.messages_in.fetch_add(1, std::memory_order_relaxed);
     if (!text) {
         if (!room_) {
@@ -71,6 +82,7 @@ template <class Stream>
 bool basic_ws_session<Stream>::on_chunked_message(std::vector<protocol::payload_chunk>&& chunks) {
     // A large binary message, relayed in the chunks it was read into: never copied.
     if (state_ != state::open) return true;
+    if (ignored_as_replaced()) return true;
     ctx_.counters.messages_in.fetch_add(1, std::memory_order_relaxed);
     if (!room_) {
         reply_error(protocol::errc::not_joined);
@@ -94,11 +106,26 @@ bool basic_ws_session<Stream>::resume_seat(protocol::join_msg const& j) {
         // so the seat moves here now instead of after a heartbeat timeout and a grace period.
         auto live = ctx_.rooms.find_live(j.room, *j.resume);
         if (live && live->p.get() == this) return false;
-        if (auto seat = live ? live->p->yield_seat() : nullptr) {
-            c = ctx_.rooms.hand_over(live->room, live->id, live->p.get(), seat, token);
-            if (!c) seat->release_hold();  // it left meanwhile: what it yielded goes nowhere
-            taken_over = c.has_value();
-        } else {
+        if (live) {
+            {
+                // While we take a seat over, no one takes ours (two members swapping tokens
+                // would otherwise forward into each other for ever).
+                std::lock_guard lock(out_mutex_);
+                if (yielded_.load(std::memory_order_relaxed)) return false;
+                taking_over_ = true;
+            }
+            bool const yielded =
+                live->p->yield_seat(live->id, [&](std::shared_ptr<rooms::away_seat> const& seat) {
+                    c = ctx_.rooms.hand_over(live->room, live->id, live->p.get(), seat, token);
+                    return c.has_value();
+                });
+            {
+                std::lock_guard lock(out_mutex_);
+                taking_over_ = false;
+            }
+            taken_over = yielded;
+        }
+        if (!c) {
             // Not live (any more), or closing: if its connection parked the seat since the
             // first claim, that happened in the same step as it stopped accepting (park_seat),
             // so the seat is claimable now. A seat only goes live -> away -> claimed, or live
@@ -138,27 +165,33 @@ bool basic_ws_session<Stream>::resume_seat(protocol::join_msg const& j) {
 }
 
 template <class Stream>
-std::shared_ptr<rooms::away_seat> basic_ws_session<Stream>::yield_seat() {
+bool basic_ws_session<Stream>::yield_seat(
+    std::uint64_t id, std::function<bool(std::shared_ptr<rooms::away_seat> const&)> const& commit) {
     // Called from the newer connection's strand. The seat carries this connection's unwritten
     // frames to it, then forwards; it is attached within the same hand-over, so it is not
-    // held against the seat caps.
-    auto seat = std::make_shared<rooms::away_seat>(id_, ctx_.seats, usage_, ctx_.counters.held);
+    // held against the seat caps. All under out_mutex_, which our own leave and park take
+    // too: the registry entry, our queue and `accepting_` change together.
+    auto seat = std::make_shared<rooms::away_seat>(id, ctx_.seats, usage_, ctx_.counters.held);
     seat->hold(false);
     {
         std::lock_guard lock(out_mutex_);
-        if (!accepting_ || parked_) return nullptr;  // closing: its own path parks or leaves
-        hand_queue_to_locked(seat);
-        yielded_ = true;
+        if (!accepting_ || parked_ || taking_over_) return false;
+        // The registry points at the seat from here: frames delivered after this go to it
+        // directly, and ours, which are older, go in front of them.
+        if (!commit(seat)) return false;
+        seat->prepend(take_unwritten_locked());
+        parked_ = seat;
+        yielded_.store(true, std::memory_order_release);
     }
     net::post(socket_.get_executor(), [self = this->shared_from_this()] { self->on_replaced(); });
-    return seat;
+    return true;
 }
 
 template <class Stream>
 void basic_ws_session<Stream>::on_replaced() {
-    // The registry's entry is the newer connection's now: forget the room without leaving it.
-    room_.reset();
-    update_message_limit();
+    // Whatever room we are still in: the yielded seat is the newer connection's and the
+    // registry's holder check keeps us off it; a room joined in the meantime we really leave.
+    leave_room(true);
     keep_seat_ = false;
     if (state_ != state::open) return;
     ctx_.counters.close_replaced.fetch_add(1, std::memory_order_relaxed);
@@ -167,25 +200,26 @@ void basic_ws_session<Stream>::on_replaced() {
 }
 
 template <class Stream>
-void basic_ws_session<Stream>::hand_queue_to_locked(std::shared_ptr<rooms::away_seat> const& seat) {
+std::vector<protocol::frame_ptr> basic_ws_session<Stream>::take_unwritten_locked() {
     accepting_ = false;
-    // The frames of the write in flight are COPIED into the seat, never moved: batch_ keeps
-    // them until on_write, since the kernel may still be reading them. Those the kernel has
-    // taken in full are not kept (the client may still have lost them with the connection; it
-    // only ever gets duplicates, never gaps, around a resume).
+    std::vector<protocol::frame_ptr> out;
+    // The frames of the write in flight are COPIED, never moved: batch_ keeps them until
+    // on_write, since the kernel may still be reading them. Those the kernel has taken in full
+    // are not kept (the client may still have lost them with the connection; it only ever
+    // gets duplicates, never gaps, around a resume).
     std::size_t at = 0;
     for (auto const& f : batch_) {
         at += f->wire_size();
-        if (at > batch_written_ && detail::is_data_frame(f)) seat->deliver(f);
+        if (at > batch_written_ && detail::is_data_frame(f)) out.push_back(f);
     }
     std::size_t const before = queue_.bytes();
     auto pending = queue_.take_pending();
     ctx_.counters.queued_bytes.fetch_sub(static_cast<std::int64_t>(before - queue_.bytes()),
                                          std::memory_order_relaxed);
-    for (auto const& f : pending)
-        if (detail::is_data_frame(f)) seat->deliver(f);
+    for (auto& f : pending)
+        if (detail::is_data_frame(f)) out.push_back(std::move(f));
     pong_waiting_.reset();
-    parked_ = seat;
+    return out;
 }
 
 template <class Stream>
@@ -215,6 +249,7 @@ void basic_ws_session<Stream>::on_join(protocol::join_msg&& j) {
     }
     // A resume brings back what the seat already held: it is let in even near the budget.
     if (j.resume && resume_seat(j)) return;
+    if (replaced()) return;  // our own seat was taken over meanwhile: this join is moot
     if (room_ && rooms::room_registry::name(room_) == j.room) {
         // Already there: answer again, change nothing.
         auto who = ctx_.rooms.roster(room_);
@@ -274,20 +309,23 @@ void basic_ws_session<Stream>::leave_room(bool announce) {
     auto r = std::move(room_);
     room_.reset();
     update_message_limit();
-    // Only while the seat is still ours: after a take-over it is the newer connection's.
-    if (ctx_.rooms.leave(r, id_, this) && announce)
-        ctx_.rooms.broadcast(r, id_, protocol::encode_peer_left(id_));
+    bool left = false;
+    {
+        // Only while the seat is still ours (after a take-over it is the newer connection's),
+        // and under out_mutex_ like yield_seat, so that a take-over and our leaving never cross.
+        std::lock_guard lock(out_mutex_);
+        left = ctx_.rooms.leave(r, id_, this);
+    }
+    if (left && announce) ctx_.rooms.broadcast(r, id_, protocol::encode_peer_left(id_));
 }
 
 template <class Stream>
 void basic_ws_session<Stream>::park_seat() {
     if (!room_) return;
-    {
-        std::lock_guard lock(out_mutex_);
-        if (yielded_) {
-            room_.reset();  // a newer connection has the seat (on_replaced will follow)
-            return;
-        }
+    if (replaced()) {
+        // The seat went to a newer connection; a room joined since is really left.
+        leave_room(true);
+        return;
     }
     auto seat = std::make_shared<rooms::away_seat>(id_, ctx_.seats, usage_, ctx_.counters.held);
     if (!seat->hold()) {
@@ -307,6 +345,7 @@ void basic_ws_session<Stream>::park_seat() {
     room_.reset();
     update_message_limit();
     bool parked = false;
+    bool left = false;
     {
         // One critical section: from here on every deliver() lands in the seat, after the
         // frames that were queued (and maybe not received) on this connection; and the
@@ -315,10 +354,18 @@ void basic_ws_session<Stream>::park_seat() {
         // unshared, and the registry never calls a session under its lock, so taking their
         // locks under ours cannot deadlock.
         std::lock_guard lock(out_mutex_);
-        if (yielded_) return;  // a newer connection took the seat between the check and here
-        hand_queue_to_locked(seat);
-        parked = ctx_.rooms.park(r, id_, seat, clock::now() + ctx_.cfg.resume_grace, this);
+        if (yielded_.load(std::memory_order_relaxed)) {
+            // A newer connection took the seat since the check above: leave r unless it is
+            // that seat (the holder check).
+            left = ctx_.rooms.leave(r, id_, this);
+        } else {
+            for (auto const& f : take_unwritten_locked())
+                seat->deliver(f);
+            parked_ = seat;
+            parked = ctx_.rooms.park(r, id_, seat, clock::now() + ctx_.cfg.resume_grace, this);
+        }
     }
+    if (left) ctx_.rooms.broadcast(r, id_, protocol::encode_peer_left(id_));
     if (!parked) {
         seat->release_hold();
         return;
@@ -345,6 +392,11 @@ void basic_ws_session<Stream>::relay(protocol::frame_ptr frame) {
 
 template <class Stream>
 void basic_ws_session<Stream>::reply(protocol::frame_ptr const& f) {
+    if (replaced()) {
+        // Our queue now forwards to the newer connection: our private replies are not its.
+        ctx_.counters.frames_dropped.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
     deliver(f);
 }
 

@@ -3,6 +3,7 @@
 #include <roomcast/protocol/frame.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 namespace roomcast::rooms {
@@ -41,12 +42,19 @@ class peer {
 
     /**
      * A newer connection of the same member (it holds the seat's resume token) takes the seat
-     * over while this one still looks alive: from now on every frame delivered here goes to
-     * the returned seat, which already holds what this peer had not yet written, in order; and
-     * this peer closes itself without touching the room. Null when the peer is already
-     * closing (its seat is being parked or left) or cannot hand over. Thread-safe.
+     * over while this one still looks alive. In one step, under this peer's own lock (so that
+     * its seat cannot be left or parked meanwhile): `commit` moves the registry's entry to a
+     * new seat (false: the seat is no longer this peer's, and nothing changes); then what this
+     * peer had not yet written goes to the front of that seat, every later frame delivered
+     * here goes there too, and this peer closes itself without touching the seat again. False
+     * when the peer is closing, is itself taking a seat over, or commit said no. Thread-safe;
+     * commit must not call any peer.
      */
-    virtual std::shared_ptr<away_seat> yield_seat() { return nullptr; }
+    virtual bool yield_seat(
+        std::uint64_t /*id*/,
+        std::function<bool(std::shared_ptr<away_seat> const&)> const& /*commit*/) {
+        return false;
+    }
 };
 
 }  // namespace roomcast::rooms

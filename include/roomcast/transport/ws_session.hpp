@@ -78,7 +78,9 @@ class basic_ws_session final : public rooms::peer,
     bool congested() const noexcept override;
     bool notify_when_drained(std::weak_ptr<rooms::peer> waiter) override;
     void resume() override;
-    std::shared_ptr<rooms::away_seat> yield_seat() override;
+    bool yield_seat(
+        std::uint64_t id,
+        std::function<bool(std::shared_ptr<rooms::away_seat> const&)> const& commit) override;
 
     // stoppable
     void stop() override;
@@ -130,12 +132,17 @@ class basic_ws_session final : public rooms::peer,
      * over a seat cap, leave and announce peer-left). */
     void park_seat();
     bool resume_seat(protocol::join_msg const& j);
-    /** Under out_mutex_: every frame not yet written goes to `seat` (in flight: copied;
-     * pending: moved), and every later deliver() with it. */
-    void hand_queue_to_locked(std::shared_ptr<rooms::away_seat> const& seat);
-    /** On our strand after yield_seat(): forget the room (it is the newer connection's) and
-     * close with 4001. */
+    /** Under out_mutex_: stops accepting, and takes the data frames not yet written (those in
+     * flight: copied, pending: moved), oldest first. */
+    std::vector<protocol::frame_ptr> take_unwritten_locked();
+    /** On our strand after yield_seat(): leave whatever room we are still in (the yielded
+     * seat is the newer connection's: the registry's holder check keeps us off it), close
+     * with 4001. */
     void on_replaced();
+    /** True once a newer connection took our seat: nothing we read is acted on any more. */
+    bool replaced() const noexcept { return yielded_.load(std::memory_order_acquire); }
+    /** replaced(), counting the message it makes us ignore. */
+    bool ignored_as_replaced();
     void announce_evicted(rooms::room_handle const& r, rooms::evicted_seat const& e);
 
     // write side (ws_session_write.cpp)
@@ -207,7 +214,9 @@ class basic_ws_session final : public rooms::peer,
     clock::time_point waited_since_{};          // waiters_ became non-empty (senders paused on us)
     clock::duration waited_{};                  // time senders waited on us in this drain window
     std::shared_ptr<rooms::away_seat> parked_;  // once parked, late deliveries go here
-    bool yielded_ = false;                      // the seat went to a newer connection (yield_seat)
+    // The seat went to a newer connection (yield_seat): set under out_mutex_, read anywhere.
+    std::atomic<bool> yielded_{false};
+    bool taking_over_ = false;  // under out_mutex_: resume_seat is taking a live seat over
     std::atomic<bool> congested_{false};
     std::shared_ptr<protocol::out_frame> pong_waiting_;  // the one pong queued, not yet written
 
