@@ -24,6 +24,16 @@ config grace_config() {
     return c;
 }
 
+// For tests that try a race many times from one address: no join rate, and no cap on the
+// seats the tries leave behind (their connections drop at the end of each try).
+config many_tries_config() {
+    auto c = grace_config();
+    c.max_joins_per_minute = 0;
+    c.max_held_seats_per_ip = 0;
+    c.max_held_bytes_per_ip = 0;
+    return c;
+}
+
 std::string numbered(std::uint32_t n, std::size_t size) {
     std::string s(size, static_cast<char>('a' + n % 26));
     std::memcpy(s.data(), &n, sizeof n);
@@ -214,11 +224,7 @@ TEST(Takeover, ATokenArrivingWhileTheOldConnectionClosesStillTakesTheSeat) {
     // The old connection has begun closing (1001/4000: its seat is being parked) when the
     // token arrives: the seat is either yielded or parked, never neither, so the join always
     // takes it back. Many tries, to land in the window between the two.
-    auto cfg = grace_config();
-    cfg.max_joins_per_minute = 0;
-    cfg.max_held_seats_per_ip = 0;  // every try leaves seats behind (the rest drop at its end)
-    cfg.max_held_bytes_per_ip = 0;
-    running_server s(cfg);
+    running_server s(many_tries_config());
     int fresh = 0;
     for (int i = 0; i < 200; ++i) {
         auto const room = "race" + std::to_string(i);
@@ -243,11 +249,7 @@ TEST(Takeover, TwoMembersSwappingTokensAtOnceNeitherHangNorLoop) {
     // Review finding: each member takes the other's seat at the same moment. Each seat would
     // forward into the other for ever (and deadlock the registry). At most one take-over may
     // go through; the server must go on answering.
-    auto cfg = grace_config();
-    cfg.max_joins_per_minute = 0;
-    cfg.max_held_seats_per_ip = 0;
-    cfg.max_held_bytes_per_ip = 0;
-    running_server s(cfg);
+    running_server s(many_tries_config());
     for (int i = 0; i < 100; ++i) {
         auto const room = "swap" + std::to_string(i);
         raw_ws a(s.port()), b(s.port());
@@ -273,11 +275,7 @@ TEST(Takeover, TwoMembersSwappingTokensAtOnceNeitherHangNorLoop) {
 TEST(Takeover, AReplacedConnectionLeavesNoGhostInARoomItJoinedMeanwhile) {
     // Review finding: the old connection's own join (another room) crosses the take-over. It
     // must not stay in that room as a member no one can remove.
-    auto cfg = grace_config();
-    cfg.max_joins_per_minute = 0;
-    cfg.max_held_seats_per_ip = 0;
-    cfg.max_held_bytes_per_ip = 0;
-    running_server s(cfg);
+    running_server s(many_tries_config());
     for (int i = 0; i < 100; ++i) {
         auto const home = "home" + std::to_string(i), other = "elsewhere" + std::to_string(i);
         raw_ws old_conn(s.port());
