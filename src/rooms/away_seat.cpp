@@ -47,8 +47,8 @@ void away_seat::give_back_bytes_locked() {
 }
 
 void away_seat::overflow_locked() {
-    overflowed_ = true;
-    dropped_ += buffer_.size() + 1;
+    dropped_.fetch_add(buffer_.size() + 1, std::memory_order_release);
+    overflowed_.store(true, std::memory_order_release);
     buffer_.clear();
     give_back_bytes_locked();
 }
@@ -60,8 +60,8 @@ void away_seat::deliver(protocol::frame_ptr const& f) {
         target_->deliver(f);
         return;
     }
-    if (overflowed_ || !holding_) {
-        ++dropped_;
+    if (overflowed_.load(std::memory_order_relaxed) || !holding_) {
+        dropped_.fetch_add(1, std::memory_order_release);
         return;
     }
     if (!capped_) {
@@ -90,7 +90,7 @@ bool away_seat::attach(std::shared_ptr<peer> const& p, protocol::frame_ptr const
                        std::size_t& replayed) {
     std::lock_guard lock(mutex_);
     replayed = 0;
-    if (overflowed_) return false;
+    if (overflowed_.load(std::memory_order_relaxed)) return false;
     if (first) p->deliver(first);
     for (auto const& f : buffer_) {
         p->deliver(f);
@@ -111,13 +111,11 @@ bool away_seat::attach(std::shared_ptr<peer> const& p, protocol::frame_ptr const
 }
 
 bool away_seat::overflowed() const {
-    std::lock_guard lock(mutex_);
-    return overflowed_;
+    return overflowed_.load(std::memory_order_acquire);
 }
 
 std::size_t away_seat::dropped() const {
-    std::lock_guard lock(mutex_);
-    return dropped_;
+    return dropped_.load(std::memory_order_acquire);
 }
 
 std::size_t away_seat::buffered_bytes() const {

@@ -33,6 +33,7 @@ class room {
 boost::system::result<join_result> room_registry::join(std::string const& name,
                                                        std::shared_ptr<peer> const& p,
                                                        std::string token) {
+    seat_releaser later;  // after the lock: destroyed after it
     std::lock_guard lock(mutex_);
     auto& slot = rooms_[name];
     if (!slot) slot = std::make_shared<room>(name);
@@ -55,7 +56,7 @@ boost::system::result<join_result> room_registry::join(std::string const& name,
         out.evicted = evicted_seat{oldest->id, oldest->away->dropped()};
         auto const id = oldest->id;
         held_.erase({&r, id});
-        remove_locked(rh, id);
+        remove_locked(rh, id, later);
         rooms_[name] = rh;  // back in the map if that emptied it (a room of one)
     }
     auto const& old = *r.members;
@@ -80,6 +81,7 @@ boost::system::result<join_result> room_registry::join(std::string const& name,
 
 bool room_registry::leave(room_handle const& r, std::uint64_t id, peer const* holder) {
     if (!r) return false;
+    seat_releaser later;  // after the lock: destroyed after it
     std::lock_guard lock(mutex_);
     if (holder) {
         auto const& list = *r->members;
@@ -87,19 +89,23 @@ bool room_registry::leave(room_handle const& r, std::uint64_t id, peer const* ho
             std::find_if(list.begin(), list.end(), [id](member const& m) { return m.id == id; });
         if (it == list.end() || it->holder != holder) return false;
     }
-    if (!remove_locked(r, id)) return false;
+    if (!remove_locked(r, id, later)) return false;
     held_.erase({r.get(), id});
     return true;
 }
 
-bool room_registry::remove_locked(room_handle const& r, std::uint64_t id) {
+room_registry::seat_releaser::~seat_releaser() {
+    for (auto const& s : seats)
+        s->release_hold();
+}
+
+bool room_registry::remove_locked(room_handle const& r, std::uint64_t id, seat_releaser& later) {
     auto const& old = *r->members;
     auto it = std::find_if(old.begin(), old.end(), [id](member const& m) { return m.id == id; });
     if (it == old.end()) return false;
     // A seat leaving the room gives back what it held (its frames stay alive where others,
-    // or a write in flight, still hold them). Only atomics and the seat's own lock: no session
-    // code runs here.
-    if (it->away) it->away->release_hold();
+    // or a write in flight, still hold them), once the registry lock is let go.
+    if (it->away) later.seats.push_back(it->away);
     auto next = std::make_shared<member_list>();
     next->reserve(old.size() - 1);
     for (auto const& m : old)
@@ -244,6 +250,7 @@ void room_registry::unpark(room_handle const& r, std::uint64_t id, std::shared_p
 std::vector<released_seat> room_registry::expire(
     clock::time_point now, std::function<void(released_seat const&)> const& counted) {
     std::vector<released_seat> out;
+    seat_releaser later;  // after the lock: destroyed after it
     std::lock_guard lock(mutex_);
     for (auto it = held_.begin(); it != held_.end();) {
         auto const id = it->first.second;
@@ -264,7 +271,7 @@ std::vector<released_seat> room_registry::expire(
         out.push_back({r, id, over, m->away->dropped()});
         if (counted) counted(out.back());
         it = held_.erase(it);
-        remove_locked(r, id);
+        remove_locked(r, id, later);
     }
     return out;
 }

@@ -85,8 +85,11 @@ class away_seat final : public peer {
     mutable std::mutex mutex_;
     std::deque<protocol::frame_ptr> buffer_;
     std::size_t bytes_ = 0;
-    std::size_t dropped_ = 0;
-    bool overflowed_ = false;
+    // Written under mutex_, read without it: the registry asks for these under its own lock,
+    // and must never take a seat's lock there (attach() delivers to a session under the
+    // seat's lock, and a session may call the registry under its own: lock order).
+    std::atomic<std::size_t> dropped_{0};
+    std::atomic<bool> overflowed_{false};
     bool holding_ = false;
     bool capped_ = true;  // the seat caps apply (false for a hand-over seat)
     std::shared_ptr<peer> target_;

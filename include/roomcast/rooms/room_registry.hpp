@@ -169,8 +169,15 @@ class room_registry {
     std::size_t member_count() const;
 
   private:
-    /** Drops member `id` from r (and r from the map when it empties). Needs mutex_ held. */
-    bool remove_locked(room_handle const& r, std::uint64_t id);
+    /** Seats given up under the registry lock, released once it is let go (declared before
+     * the lock, so destroyed after it): a seat's lock is never taken under the registry's. */
+    struct seat_releaser {
+        std::vector<std::shared_ptr<away_seat>> seats;
+        ~seat_releaser();
+    };
+    /** Drops member `id` from r (and r from the map when it empties); its seat, if away, goes
+     * to `later`. Needs mutex_ held. */
+    bool remove_locked(room_handle const& r, std::uint64_t id, seat_releaser& later);
 
     std::size_t max_members_;
     mutable std::mutex mutex_;
