@@ -233,7 +233,7 @@ function speeds(texts) {
   });
 }
 
-test("the desktop reloads mid-transfer: the phone's shown speed is never negative", DEADLINE, async () => {
+test("the desktop reloads mid-transfer: the phone's shown speed is never negative", DEADLINE, async (t) => {
   const { desktop, phone, errors, close } = await pair();
   const file = fakeImage(16 * 1024 * 1024, 71);
   await phone.evaluate(() => {
@@ -251,7 +251,15 @@ test("the desktop reloads mid-transfer: the phone's shown speed is never negativ
   await phone.locator("#phone-outgoing li[data-state=delivered]", { hasText: "speed.bin" }).waitFor({ timeout: 30000 });
   assert.deepEqual(await receivedHashes(desktop), { "speed.bin": sha256(file) });
   const shown = speeds(await phone.evaluate(() => window.__texts));
-  assert.ok(shown.length > 0, "a speed was shown");
+  // A speed is shown once its samples span 500 ms: on a fast machine the whole transfer can
+  // take less, around the reload too. Then there is nothing to check here (the arithmetic is
+  // the hand-clocked test below); say so rather than pass or fail on the machine's speed.
+  if (shown.length === 0) {
+    t.skip("the transfer was faster than the 500 ms a speed needs: no speed was shown");
+    assert.deepEqual(errors, []);
+    await close();
+    return;
+  }
   assert.deepEqual(shown.filter((v) => !(v >= 0)), [], "no negative speed");
   assert.deepEqual(errors, []);
   await close();
