@@ -3,45 +3,13 @@
 // row is left "Receiving…" forever, and the speed shown is never negative. The daemon runs
 // with the default 120 s grace, so a transfer that waited on a held seat would run into the
 // tests' deadlines (each far below it). Every wait has a deadline; nothing asserts a timing.
-import { test, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { devices } from "playwright-core";
-import { startPairingServer, launchBrowser, makePhoto, fakeImage, sha256 } from "./harness.mjs";
+import { pairing, makePhoto, fakeImage, sha256 } from "./harness.mjs";
 
 const DEADLINE = { timeout: 60_000 }; // per test: well below the 120 s grace
-let browser;
-const servers = [];
-after(async () => {
-  await browser?.close();
-  const codes = await Promise.all(servers.map((s) => s.stop()));
-  assert.deepEqual(codes, codes.map(() => 0), "roomcast exits 0 on SIGTERM");
-});
-
-async function pair() {
-  const server = await startPairingServer({ ROOMCAST_RESUME_GRACE: "120s" });
-  servers.push(server);
-  browser ??= await launchBrowser();
-  const desktopCtx = await browser.newContext({ viewport: { width: 1100, height: 800 } });
-  const phoneCtx = await browser.newContext({ ...devices["Pixel 7"] });
-  const desktop = await desktopCtx.newPage();
-  const errors = [];
-  const watch = (name, p) => p.on("pageerror", (e) => errors.push(`${name}: ${e.message}`));
-  watch("desktop", desktop);
-  await desktop.goto(`${server.url}/`, { timeout: 15000 });
-  await desktop.waitForFunction(() => window.__roomcast?.connState === "joined", null, { timeout: 10000 });
-  const link = await desktop.evaluate(() => window.__roomcast.link);
-  /** A tab of the phone's browser on the room link, connected. */
-  const openPhone = async (name = "phone") => {
-    const p = await phoneCtx.newPage();
-    watch(name, p);
-    await p.goto(link, { timeout: 15000 });
-    await p.getByText("Connected to your computer").waitFor({ timeout: 10000 });
-    return p;
-  };
-  const phone = await openPhone();
-  const close = async () => { await desktopCtx.close(); await phoneCtx.close(); };
-  return { server, desktop, phone, openPhone, phoneCtx, errors, close, link };
-}
+const { pair: pairWith, servers, browser } = pairing();
+const pair = () => pairWith({ ROOMCAST_RESUME_GRACE: "120s" });
 
 /** SHA-256 of the Blob behind a blob: URL the page made. */
 const blobHash = (page, url) =>
@@ -267,7 +235,7 @@ test("the desktop reloads mid-transfer: the phone's shown speed is never negativ
 
 test("speed, unit level: acknowledged bytes over a sliding window, reset when a receiver starts over", DEADLINE, async () => {
   const server = servers[0];
-  const page = await browser.newPage();
+  const page = await (await browser()).newPage();
   await page.goto(`${server.url}/healthz`, { timeout: 15000 });
   const result = await page.evaluate(async () => {
     const { TransferEngine, CHUNK_SIZE } = await import("/transfer.js");

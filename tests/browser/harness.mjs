@@ -5,7 +5,9 @@ import net from "node:net";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { createHash } from "node:crypto";
-import { chromium } from "playwright-core";
+import { after } from "node:test";
+import assert from "node:assert/strict";
+import { chromium, devices } from "playwright-core";
 import pngjs from "pngjs";
 import jsQR from "jsqr";
 
@@ -186,3 +188,49 @@ export function decodeQr(pngBuffer) {
 }
 
 export const sha256 = (b) => createHash("sha256").update(b).digest("hex");
+
+/**
+ * For a test file that pairs a desktop with a phone: pair(serverEnv) starts a fresh daemon,
+ * opens the desktop page (1100×800) and the room link in an emulated Pixel 7 (its own browser
+ * context: a tab of the same context is the same device), both connected; openPhone() opens
+ * another tab of that phone. After the file's tests the one browser closes and every daemon
+ * must exit 0 on SIGTERM. `browser()` and `servers` are there for tests that need more.
+ */
+export function pairing() {
+  let browser;
+  const servers = [];
+  after(async () => {
+    await browser?.close();
+    const codes = await Promise.all(servers.map((s) => s.stop()));
+    assert.deepEqual(codes, codes.map(() => 0), "roomcast exits 0 on SIGTERM");
+  });
+  async function pair(serverEnv = {}) {
+    const server = await startPairingServer(serverEnv);
+    servers.push(server);
+    browser ??= await launchBrowser();
+    const desktopCtx = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    const phoneCtx = await browser.newContext({ ...devices["Pixel 7"] });
+    const desktop = await desktopCtx.newPage();
+    const errors = [];
+    const watch = (name, p) => p.on("pageerror", (e) => errors.push(`${name}: ${e.message}`));
+    watch("desktop", desktop);
+    await desktop.goto(`${server.url}/`, { timeout: 15000 });
+    await desktop.waitForFunction(() => window.__roomcast?.connState === "joined", null, { timeout: 10000 });
+    const link = await desktop.evaluate(() => window.__roomcast.link);
+    /** A tab of the phone's browser on the room link, connected. */
+    const openPhone = async (name = "phone") => {
+      const p = await phoneCtx.newPage();
+      watch(name, p);
+      await p.goto(link, { timeout: 15000 });
+      await p.getByText("Connected to your computer").waitFor({ timeout: 10000 });
+      return p;
+    };
+    const phone = await openPhone();
+    const close = async () => {
+      await desktopCtx.close();
+      await phoneCtx.close();
+    };
+    return { server, desktop, phone, openPhone, phoneCtx, errors, close, link };
+  }
+  return { pair, servers, browser: async () => (browser ??= await launchBrowser()) };
+}

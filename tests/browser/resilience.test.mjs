@@ -1,36 +1,12 @@
 // Transfers that outlive their connections: a seat that expired while the phone was away, a
 // desktop reloaded in the middle of a transfer, photos taken before the computer is there.
 // Every wait has a deadline; nothing asserts a timing.
-import { test, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { devices } from "playwright-core";
-import { startPairingServer, launchBrowser, makePhoto, sha256 } from "./harness.mjs";
+import { pairing, makePhoto, sha256 } from "./harness.mjs";
 
-let browser;
-const servers = [];
-after(async () => {
-  await browser?.close();
-  const codes = await Promise.all(servers.map((s) => s.stop()));
-  assert.deepEqual(codes, codes.map(() => 0), "roomcast exits 0 on SIGTERM");
-});
-
-async function pair(serverEnv = {}) {
-  const server = await startPairingServer(serverEnv);
-  servers.push(server);
-  browser ??= await launchBrowser();
-  const desktopCtx = await browser.newContext({ viewport: { width: 1100, height: 800 } });
-  const phoneCtx = await browser.newContext({ ...devices["Pixel 7"] });
-  const desktop = await desktopCtx.newPage();
-  const phone = await phoneCtx.newPage();
-  const errors = [];
-  for (const [name, p] of [["desktop", desktop], ["phone", phone]]) p.on("pageerror", (e) => errors.push(`${name}: ${e.message}`));
-  await desktop.goto(`${server.url}/`, { timeout: 15000 });
-  await desktop.waitForFunction(() => window.__roomcast?.connState === "joined", null, { timeout: 10000 });
-  await phone.goto(await desktop.evaluate(() => window.__roomcast.link), { timeout: 15000 });
-  await phone.getByText("Connected to your computer").waitFor({ timeout: 10000 });
-  const close = async () => { await desktopCtx.close(); await phoneCtx.close(); };
-  return { server, desktop, phone, errors, close };
-}
+const { pair, servers, browser } = pairing();
 
 const hashOf = (locator, attr) =>
   locator.evaluate(async (el, a) => {
@@ -92,7 +68,7 @@ test("the desktop reloads mid-transfer: it keeps its room and seat, and the phon
 test("photos taken before the computer is there wait, then go when it joins", async () => {
   const server = servers[0];
   const room = "waiting-room-test";
-  const phoneCtx = await browser.newContext({ ...devices["Pixel 7"] });
+  const phoneCtx = await (await browser()).newContext({ ...devices["Pixel 7"] });
   const phone = await phoneCtx.newPage();
   await phone.goto(`${server.url}/?room=${room}`, { timeout: 15000 });
   await phone.getByText("Waiting for your computer").waitFor({ timeout: 10000 });
@@ -104,7 +80,7 @@ test("photos taken before the computer is there wait, then go when it joins", as
 
   // Any member of the room receives: another device (a tab of the same browser would be this
   // phone again, taking its seat over).
-  const otherCtx = await browser.newContext({ ...devices["Pixel 7"] });
+  const otherCtx = await (await browser()).newContext({ ...devices["Pixel 7"] });
   const other = await otherCtx.newPage();
   await other.goto(`${server.url}/?room=${room}`, { timeout: 15000 });
   await phone.locator("#phone-outgoing li[data-state=delivered]", { hasText: "early.png" }).waitFor({ timeout: 20000 });
