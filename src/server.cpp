@@ -246,12 +246,20 @@ std::optional<std::string> server::start() {
     // Tell the operator what a phone should open, and draw it when asked (--qr).
     std::vector<std::string> urls;
     if (!m.cfg.public_url.empty()) urls.push_back(m.cfg.public_url + "/");
-    if (addr.is_unspecified())
-        for (auto const& o :
-             pairing::lan_origins(pairing::system_interfaces(), m.bound_port, scheme))
-            urls.push_back(o + "/");
+    auto const lan =
+        pairing::reachable_origins(m.cfg.host, pairing::system_interfaces(), m.bound_port, scheme);
+    for (auto const& o : lan.origins)
+        urls.push_back(o + "/");
     for (auto const& u : urls)
         spdlog::info("open {} on your devices", u);
+    if (urls.empty())
+        spdlog::warn(
+            "no address a phone can open: {}; listen on all interfaces (HOST=0.0.0.0) or set "
+            "ROOMCAST_PUBLIC_URL (the page says the same instead of showing a room link)",
+            lan.why == "loopback-only" ? "listening on " + m.cfg.host + " (this machine only)"
+            : lan.why == "no-lan-address"
+                ? std::string("this machine has no LAN address (no Wi-Fi or Ethernet up)")
+                : m.cfg.host + " is not an address on a LAN");
     if (m.cfg.print_qr) {
         if (urls.empty())
             spdlog::warn("--qr: no public URL and no LAN address to draw");

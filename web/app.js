@@ -583,6 +583,19 @@ function addPhoneReceived(item) {
 
 const LOOPBACK = /^(localhost|.*\.localhost|127(\.\d+){3}|\[::1\])$/i;
 
+const UNREACHABLE = {
+  "loopback-only":
+    "roomcast listens only on this computer's own loopback address (127.0.0.1), so no other device can open a link to it.",
+  "no-lan-address":
+    "This computer has no network address a phone could use (no Wi-Fi or Ethernet connection is up).",
+  "not-lan": "roomcast listens on an address that is not on your local network.",
+};
+
+/**
+ * The origins a phone can open the room at: {choices, note, unreachable}. With none (roomcast
+ * on 127.0.0.1 and no public URL) `choices` is empty and `unreachable` says why: the page then
+ * shows no link at all rather than one where nothing listens.
+ */
 async function originChoices() {
   let info = null;
   try {
@@ -594,6 +607,8 @@ async function originChoices() {
   if (LOOPBACK.test(location.hostname)) {
     const lan = (info && Array.isArray(info.lan) ? info.lan : []).filter(good);
     if (lan.length) return { choices: lan, note: "" };
+    const why = info && UNREACHABLE[info.lan_unreachable];
+    if (why) return { choices: [], note: "", unreachable: why };
     return {
       choices: [location.origin],
       note:
@@ -613,6 +628,17 @@ let origins = [location.origin];
 let link = "";
 
 function showLink() {
+  const none = origins.length === 0;
+  $("unreachable").hidden = !none;
+  $("qr-box").hidden = none;
+  $("link-row").hidden = none;
+  $("pairing").querySelector(".hint").hidden = none;
+  if (none) {
+    link = "";
+    $("link").value = "";
+    $("qr").removeAttribute("src");
+    return;
+  }
   const chosen = load(ORIGIN_KEY);
   const origin = origins.includes(chosen) ? chosen : origins[0];
   link = roomLink(origin);
@@ -711,8 +737,7 @@ async function setupDesktop() {
     sendFiles(Array.from(ev.dataTransfer.files));
   });
 
-  link = roomLink(location.origin);
-  $("link").value = link;
+  link = roomLink(location.origin); // for the tests' handle until the origins are known; not shown
   const o = await originChoices();
   origins = o.choices;
   const sel = $("origin");
@@ -722,6 +747,7 @@ async function setupDesktop() {
   if (origins.includes(chosen)) sel.value = chosen;
   $("origin-note").hidden = !o.note;
   $("origin-note").textContent = o.note;
+  $("unreachable-why").textContent = o.unreachable || "";
   showLink();
 }
 

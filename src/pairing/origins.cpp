@@ -62,6 +62,38 @@ std::vector<std::string> lan_origins(std::vector<interface_address> const& addrs
     return v4;
 }
 
+reachable reachable_origins(std::string_view listen_host,
+                            std::vector<interface_address> const& addrs, std::uint16_t port,
+                            std::string_view scheme) {
+    std::string host(listen_host);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    in6_addr v6{};
+    in_addr v4{};
+    bool const is_v4 = inet_pton(AF_INET, host.c_str(), &v4) == 1;
+    bool const is_v6 = !is_v4 && inet_pton(AF_INET6, host.c_str(), &v6) == 1;
+    reachable out;
+    if ((is_v4 && v4.s_addr == htonl(INADDR_ANY)) || (is_v6 && IN6_IS_ADDR_UNSPECIFIED(&v6))) {
+        for (auto& o : lan_origins(addrs, port, scheme))
+            if (is_v6 || o.find('[') == std::string::npos) out.origins.push_back(std::move(o));
+        if (out.origins.empty()) out.why = "no-lan-address";
+        return out;
+    }
+    if ((is_v4 && (ntohl(v4.s_addr) >> 24) == 127) || (is_v6 && IN6_IS_ADDR_LOOPBACK(&v6)) ||
+        host == "localhost") {
+        out.why = "loopback-only";
+        return out;
+    }
+    auto const usable = lan_addresses(addrs);
+    if ((is_v4 || is_v6) && std::find(usable.begin(), usable.end(), host) != usable.end()) {
+        out.origins.push_back(std::string(scheme) + "://" + (is_v6 ? "[" + host + "]" : host) +
+                              ":" + std::to_string(port));
+        return out;
+    }
+    out.why = "not-lan";
+    return out;
+}
+
 std::vector<interface_address> system_interfaces() {
     std::vector<interface_address> out;
     ifaddrs* list = nullptr;

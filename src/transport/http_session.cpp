@@ -11,6 +11,7 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/beast/core/detect_ssl.hpp>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 
@@ -374,27 +375,27 @@ void basic_http_session<Stream>::handle(request&& req, bool has_body) {
         return send(std::move(res));
     }
     if (path == "/api/origins") {
-        // Where a phone can reach us: the configured public URL, and this host's LAN origins
-        // (the page offers these when it was opened as localhost); https when TLS is on, on
-        // whichever scheme this request came: a phone needs the secure origin for its camera.
+        // Where a phone can reach us: the configured public URL, and the LAN origins this
+        // server listens on (the page offers these when it was opened as localhost); https when
+        // TLS is on, on whichever scheme this request came: a phone needs the secure origin for
+        // its camera. None when it listens on loopback only: `lan_unreachable` says why, so the
+        // page can say how to fix it instead of showing a link where nothing listens.
         // With a public URL the interface addresses go only to callers on this machine or its
         // networks, who could find them anyway: a proxy or CDN in front may be there to hide them.
         bool lan = ctx_.cfg.public_url.empty();
         if (!lan)
             if (auto const client = known_client(req)) lan = is_local_network(*client);
-        std::string body = "{\"public_url\":";
-        body += ctx_.cfg.public_url.empty() ? "null" : "\"" + ctx_.cfg.public_url + "\"";
-        body += ",\"lan\":[";
-        bool first = true;
-        for (auto const& o :
-             lan ? pairing::lan_origins(pairing::system_interfaces(), ctx_.port.load(),
-                                        ctx_.tls ? "https" : "http")
-                 : std::vector<std::string>{}) {
-            body += (first ? "\"" : ",\"") + o + "\"";
-            first = false;
-        }
-        body += "]}\n";
-        auto res = simple(http::status::ok, std::move(body), "application/json");
+        auto const found =
+            pairing::reachable_origins(ctx_.cfg.host, pairing::system_interfaces(),
+                                       ctx_.port.load(), ctx_.tls ? "https" : "http");
+        nlohmann::json body = {
+            {"public_url", ctx_.cfg.public_url.empty() ? nlohmann::json(nullptr)
+                                                       : nlohmann::json(ctx_.cfg.public_url)},
+            {"lan", lan ? found.origins : std::vector<std::string>{}},
+            {"lan_unreachable",
+             lan && !found.why.empty() ? nlohmann::json(found.why) : nlohmann::json(nullptr)},
+        };
+        auto res = simple(http::status::ok, body.dump() + "\n", "application/json");
         res.set(http::field::cache_control, "no-store");
         return send(std::move(res));
     }

@@ -64,37 +64,41 @@ test("a photo picked in one tab shows up, byte for byte, in the other", async ()
   await b.close();
 });
 
-test("without ROOMCAST_PUBLIC_URL a desktop on localhost links to this host's network addresses", async () => {
-  plain = await startServer();
+test("roomcast on 127.0.0.1 with no public URL: the desktop shows no link a phone cannot open, and says how to fix it", async () => {
+  plain = await startServer(); // --host 127.0.0.1, no ROOMCAST_PUBLIC_URL
   const origins = await (await fetch(`${plain.url}/api/origins`)).json();
-  assert.equal(origins.public_url, null);
+  assert.deepEqual(origins, { public_url: null, lan: [], lan_unreachable: "loopback-only" });
+  assert.match(plain.log(), /no address a phone can open: listening on 127\.0\.0\.1/);
   const ctx = await browser.newContext();
   const page = await ctx.newPage();
-  const local = `http://localhost:${plain.port}`;
-  await page.goto(`${local}/`, { timeout: 15000 });
+  await page.goto(`http://localhost:${plain.port}/`, { timeout: 15000 });
+  await page.waitForFunction(() => window.__roomcast?.connState === "joined", null, { timeout: 10000 });
+  const why = page.locator("#unreachable");
+  await why.getByText("Your phone cannot reach roomcast yet").waitFor({ timeout: 10000 });
+  await why.getByText("listens only on this computer's own loopback address").waitFor({ timeout: 1000 });
+  await why.getByText("HOST=0.0.0.0").first().waitFor({ timeout: 1000 });
+  await why.getByText("ROOMCAST_PUBLIC_URL").first().waitFor({ timeout: 1000 });
+  assert.equal(await page.locator("#qr").isVisible(), false, "no QR code");
+  assert.equal(await page.locator("#qr").getAttribute("src"), null, "no QR code is even drawn");
+  assert.equal(await page.locator("#link").isVisible(), false, "no link");
+  assert.doesNotMatch(await page.locator("body").innerText(), /\?room=/, "no room link anywhere on the page");
+  await ctx.close();
+});
+
+test("the desktop's room link and its QR code agree; Copy link copies it", async () => {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(`${server.url}/`, { timeout: 15000 });
   await page.waitForFunction(() => window.__roomcast?.connState === "joined", null, { timeout: 10000 });
   const room = await page.evaluate(() => window.__roomcast.room);
   const link = () => page.locator("#link").inputValue();
-  // Only the page's own origin is ever opened here; the LAN addresses are just text.
-  if (origins.lan.length === 0) {
-    assert.equal(await link(), `${local}/?room=${room}`);
-    await page.locator("#origin-note").getByText("ROOMCAST_PUBLIC_URL").waitFor({ timeout: 5000 });
-  } else {
-    assert.equal(await link(), `${origins.lan[0]}/?room=${room}`);
-    assert.equal(await page.locator("#origin-row").isVisible(), origins.lan.length > 1, "a picker when there are several");
-    if (origins.lan.length > 1) {
-      await page.selectOption("#origin", origins.lan[1]);
-      assert.equal(await link(), `${origins.lan[1]}/?room=${room}`);
-      await page.reload({ timeout: 15000 });
-      await page.waitForFunction((want) => document.getElementById("link").value === want, `${origins.lan[1]}/?room=${room}`, { timeout: 10000 });
-    }
-  }
-  // The QR code is of the link shown.
+  await page.waitForFunction((want) => document.getElementById("link").value === want, `${server.url}/?room=${room}`, { timeout: 10000 });
+  assert.equal(await page.locator("#unreachable").isVisible(), false);
   await page.waitForFunction(() => document.getElementById("qr").complete, null, { timeout: 10000 });
   assert.equal(await page.locator("#qr").getAttribute("src"), `/qr.svg?text=${encodeURIComponent(await link())}`);
 
   // Copy link: the async clipboard where the page may use it.
-  await ctx.grantPermissions(["clipboard-read", "clipboard-write"], { origin: local });
+  await ctx.grantPermissions(["clipboard-read", "clipboard-write"], { origin: server.url });
   await page.getByRole("button", { name: "Copy link" }).click();
   await page.getByRole("button", { name: "Copied ✓" }).waitFor({ timeout: 5000 });
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), await link());

@@ -61,6 +61,33 @@ TEST(Origins, OnlyReachableAddressesBecomeOrigins) {
     EXPECT_TRUE(lan_origins({}, 3000).empty());
 }
 
+TEST(Origins, ALinkIsOfferedOnlyWhereTheServerListens) {
+    std::vector<interface_address> const addrs = {
+        {"lo", "127.0.0.1", false, true, true},
+        {"eth0", "192.168.1.20", false, true, false},
+        {"eth0", "2001:db8::5", true, true, false},
+        {"docker0", "172.17.0.1", false, true, false},
+    };
+    // HOST=127.0.0.1 (the issue: the QR pointed at a LAN address where nothing listened).
+    for (auto const* h : {"127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"}) {
+        auto const r = reachable_origins(h, addrs, 3000);
+        EXPECT_TRUE(r.origins.empty()) << h;
+        EXPECT_EQ(r.why, "loopback-only") << h;
+    }
+    using v = std::vector<std::string>;
+    EXPECT_EQ(reachable_origins("0.0.0.0", addrs, 3000).origins, v{"http://192.168.1.20:3000"});
+    EXPECT_EQ(reachable_origins("::", addrs, 3000).origins,
+              (v{"http://192.168.1.20:3000", "http://[2001:db8::5]:3000"}));
+    EXPECT_EQ(reachable_origins("192.168.1.20", addrs, 443, "https").origins,
+              v{"https://192.168.1.20:443"});
+    EXPECT_EQ(reachable_origins("2001:db8::5", addrs, 3000).origins,
+              v{"http://[2001:db8::5]:3000"});
+    EXPECT_EQ(reachable_origins("172.17.0.1", addrs, 3000).why, "not-lan");  // a bridge
+    auto const none = reachable_origins("0.0.0.0", {{"lo", "127.0.0.1", false, true, true}}, 3000);
+    EXPECT_TRUE(none.origins.empty());
+    EXPECT_EQ(none.why, "no-lan-address");
+}
+
 TEST(QueryParam, DecodesAndFindsTheRightParameter) {
     using roomcast::transport::query_param;
     EXPECT_EQ(query_param("/qr.svg?text=a%20b+c", "text"), "a b c");

@@ -33,6 +33,24 @@ std::vector<std::string> lan_addresses(std::vector<interface_address> const& add
 std::vector<std::string> lan_origins(std::vector<interface_address> const& addrs,
                                      std::uint16_t port, std::string_view scheme = "http");
 
+/** Where a phone can reach a server listening on one address, and why nowhere when so. */
+struct reachable {
+    std::vector<std::string> origins;
+    /** Empty when `origins` is not; else "loopback-only" (listening on 127.0.0.1 or ::1),
+     * "no-lan-address" (all interfaces, but none a phone could be on), or "not-lan" (a
+     * specific address that is not one of those). */
+    std::string why;
+};
+
+/**
+ * The LAN origins of a server bound to `listen_host`: every usable one for the wildcard
+ * ("0.0.0.0": IPv4 only; "::": both), none for loopback, the address itself for a specific
+ * usable address. A link is only offered where something listens.
+ */
+reachable reachable_origins(std::string_view listen_host,
+                            std::vector<interface_address> const& addrs, std::uint16_t port,
+                            std::string_view scheme = "http");
+
 /** This host's interface addresses (getifaddrs). Empty on failure. */
 std::vector<interface_address> system_interfaces();
 
