@@ -7,7 +7,7 @@
 
 import { Connection } from "./connection.js";
 import { TransferEngine, decodeLegacy, randomHex } from "./transfer.js";
-import { putFile, listFiles, removeFile, clearFiles, putPartial, putChunk, listPartials, readChunks, dropPartial } from "./store.js";
+import { putFile, listFiles, removeFile, clearFiles, putPartial, putChunks, storageFree, listPartials, readChunks, dropPartial } from "./store.js";
 
 const $ = (id) => document.getElementById(id);
 const ROOM_RE = /^[A-Za-z0-9_-]{1,128}$/;
@@ -85,7 +85,8 @@ const engine = new TransferEngine({
   onIncoming: (r) => renderIncoming(r),
   onReceived: (item) => addReceived(item), // resolves once stored: then file-done
   keepPartial: (meta) => putPartial(fileScope, meta),
-  keepChunk: (r, index, data) => putChunk(r.xfer, index, data),
+  keepChunks: (r, batch) => putChunks(r.xfer, batch),
+  storageFree: () => storageFree(),
   readParts: (r) => readChunks(r.xfer),
   dropPartial: (xfer) => dropPartial(xfer),
   onStall: () => conn?.probe(),
@@ -369,7 +370,7 @@ const incomingViews = new Map();
 
 function renderIncoming(r) {
   let li = incomingViews.get(r.xfer);
-  if (r.state !== "receiving" && r.state !== "interrupted" && r.state !== "storing") {
+  if (!["receiving", "interrupted", "storing", "no-space"].includes(r.state)) {
     li?.remove();
     incomingViews.delete(r.xfer);
     return;
@@ -390,9 +391,10 @@ function renderIncoming(r) {
     receiving: `Receiving… ${pct} %`,
     interrupted: `Interrupted at ${pct} % · waiting for ${sender}…`,
     storing: "Saving…",
+    "no-space": `Not enough space in this browser: ${formatBytes(r.noSpace?.need ?? r.size)} needed${r.noSpace?.free != null ? `, ${formatBytes(r.noSpace.free)} free` : ""}. Free some space (remove files here) and send it again.`,
   }[r.state];
   const dismiss = li.querySelector(".dismiss");
-  dismiss.hidden = r.state !== "interrupted";
+  dismiss.hidden = r.state !== "interrupted" && r.state !== "no-space";
   dismiss.onclick = () => engine.dismiss(r.xfer);
 }
 

@@ -1,13 +1,16 @@
 // Received files, kept in this browser (IndexedDB) until the user removes them: a reload or a
 // closed tab does not empty the gallery. Each record is {key, scope, xfer, name, mime, size,
-// time, blob}; `scope` keeps the desktop's gallery apart from what a phone page received.
-// Files still arriving are kept too, chunk by chunk ("partial": the offer's facts by xfer;
-// "chunks": {xfer, index, data}), so a reloaded page goes on from what it had stored.
+// time, blob} or, for a file received in chunks, {…, chunked: true} with no blob: its bytes are
+// the chunks it arrived in, left where they were written, so a file of gigabytes is never read
+// into memory nor copied. `scope` keeps the desktop's gallery apart from what a phone page got.
+// Files still arriving are kept chunk by chunk ("partial": the offer's facts by xfer;
+// "chunks": {xfer, index, data: Blob}), so a reloaded page goes on from what it had stored.
+// Chunks are stored as Blobs: the browser keeps those on disk and hands back handles, not bytes.
 // Every call resolves only once its transaction has committed (durability "strict" where the
 // browser knows it), so a caller that then says "stored" is telling the truth.
 
 const DB_NAME = "roomcast";
-const DB_VERSION = 2;
+const DB_VERSION = 3;
 const FILES = "received";
 const PARTIAL = "partial";
 const CHUNKS = "chunks";
@@ -29,6 +32,8 @@ function openDb() {
         if (!db.objectStoreNames.contains(FILES)) {
           db.createObjectStore(FILES, { keyPath: "key", autoIncrement: true }).createIndex("scope", "scope");
         }
+        const files = req.transaction.objectStore(FILES);
+        if (!files.indexNames.contains("xfer")) files.createIndex("xfer", "xfer");
         if (!db.objectStoreNames.contains(PARTIAL)) db.createObjectStore(PARTIAL, { keyPath: "xfer" }).createIndex("scope", "scope");
         if (!db.objectStoreNames.contains(CHUNKS)) db.createObjectStore(CHUNKS, { keyPath: ["xfer", "index"] });
       };
@@ -64,32 +69,59 @@ async function run(mode, fn, stores = FILES, durability = "strict") {
   });
 }
 
-/** Stores a received file; resolves to its key once the write has committed. */
-export function putFile(scope, { xfer, name, mime, size, time, blob }) {
-  return run("readwrite", (s) => s.add({ scope, xfer: xfer || "", name, mime, size, time: +time, blob }));
+/**
+ * Stores a received file; resolves to its key once the write has committed. A `chunked` file
+ * keeps the chunks stored for it under its xfer: the record points at them and its partial
+ * record goes, in the same transaction.
+ */
+export function putFile(scope, { xfer, name, mime, size, time, blob, chunked }) {
+  const rec = { scope, xfer: xfer || "", name, mime, size, time: +time };
+  if (chunked && xfer) rec.chunked = true;
+  else rec.blob = blob;
+  return run("readwrite", (s, tx) => {
+    if (rec.chunked) tx.objectStore(PARTIAL).delete(xfer);
+    return s.add(rec);
+  }, [FILES, PARTIAL]);
 }
 
-/** Every file of `scope`, oldest first. */
+/** Every file of `scope`, oldest first, each with its blob. */
 export async function listFiles(scope) {
-  const all = await run("readonly", (s) => s.index("scope").getAll(scope));
-  return (all || []).sort((a, b) => a.key - b.key);
+  const all = (await run("readonly", (s) => s.index("scope").getAll(scope))) || [];
+  all.sort((a, b) => a.key - b.key);
+  for (const rec of all) {
+    if (!rec.chunked) continue;
+    const parts = [...(await readChunks(rec.xfer))].sort((a, b) => a[0] - b[0]).map(([, d]) => d);
+    rec.blob = new Blob(parts, { type: rec.mime || "application/octet-stream" });
+    if (rec.blob.size !== rec.size) rec.broken = true; // chunks lost: listed, so it can be removed
+  }
+  return all;
 }
 
+/** Deletes a stored file (and the chunks of a chunked one). */
 export function removeFile(key) {
-  return run("readwrite", (s) => s.delete(key));
+  return run("readwrite", (s, tx) => {
+    const get = s.get(key);
+    get.onsuccess = () => {
+      const rec = get.result;
+      if (rec?.chunked) tx.objectStore(CHUNKS).delete(chunkRange(rec.xfer));
+      s.delete(key);
+    };
+    return null;
+  }, [FILES, CHUNKS]);
 }
 
 export async function clearFiles(scope) {
-  return run("readwrite", (s) => {
-    const req = s.index("scope").openKeyCursor(IDBKeyRange.only(scope));
+  return run("readwrite", (s, tx) => {
+    const req = s.index("scope").openCursor(IDBKeyRange.only(scope));
     req.onsuccess = () => {
       const c = req.result;
       if (!c) return;
-      s.delete(c.primaryKey);
+      if (c.value.chunked) tx.objectStore(CHUNKS).delete(chunkRange(c.value.xfer));
+      c.delete();
       c.continue();
     };
     return null;
-  });
+  }, [FILES, CHUNKS]);
 }
 
 // ---- files still arriving -----------------------------------------------------------------
@@ -101,9 +133,23 @@ export function putPartial(scope, meta) {
   return run("readwrite", (s) => s.put({ ...meta, scope }), PARTIAL, "relaxed");
 }
 
-/** One received chunk; resolves once committed (relaxed: a lost chunk is just sent again). */
-export function putChunk(xfer, index, data) {
-  return run("readwrite", (s) => s.put({ xfer, index, data }), CHUNKS, "relaxed");
+/**
+ * Received chunks ([[index, bytes]…]), in one transaction, each as a Blob; resolves once
+ * committed (relaxed: a chunk lost in a crash is only sent again). A full storage rejects with
+ * the browser's QuotaExceededError.
+ */
+export function putChunks(xfer, batch) {
+  return run("readwrite", (s) => {
+    for (const [index, data] of batch) s.put({ xfer, index, data: data instanceof Blob ? data : new Blob([data]) });
+    return null;
+  }, CHUNKS, "relaxed");
+}
+
+/** Bytes this page may still store, where the browser says (secure contexts); else null. */
+export async function storageFree() {
+  if (!navigator.storage?.estimate) return null;
+  const { quota, usage } = await navigator.storage.estimate();
+  return Number.isFinite(quota) && Number.isFinite(usage) ? Math.max(0, quota - usage) : null;
 }
 
 /** Every partial file of `scope`, each with the indexes of the chunks stored for it. */
@@ -117,16 +163,20 @@ export async function listPartials(scope) {
   return out;
 }
 
-/** The stored chunks of a transfer: index → data. */
+/** The stored chunks of a transfer: index → Blob (an ArrayBuffer from an older page). */
 export async function readChunks(xfer) {
   const rows = (await run("readonly", (s) => s.getAll(chunkRange(xfer)), CHUNKS)) || [];
   return new Map(rows.map((r) => [r.index, r.data]));
 }
 
+/** Forgets a partial file and its chunks (not those a stored chunked file is made of). */
 export function dropPartial(xfer) {
   return run("readwrite", (s, tx) => {
     s.delete(xfer);
-    tx.objectStore(CHUNKS).delete(chunkRange(xfer));
+    const owner = tx.objectStore(FILES).index("xfer").count(xfer);
+    owner.onsuccess = () => {
+      if (owner.result === 0) tx.objectStore(CHUNKS).delete(chunkRange(xfer));
+    };
     return null;
-  }, [PARTIAL, CHUNKS], "relaxed");
+  }, [PARTIAL, CHUNKS, FILES], "relaxed");
 }

@@ -12,11 +12,13 @@
 // File lazily, so neither the phone's memory nor the server's queues hold more than that.
 
 export const CHUNK_SIZE = 256 * 1024;
-export const WINDOW = 8;
+export const WINDOW = 16;
+const READ_AHEAD = 4; // chunks read from the File at once (≤ WINDOW)
+const BATCH = 4; // chunks a receiver writes to storage in one transaction (≤ WINDOW / 2)
+const BATCH_WAIT_MS = 15; // ... or fewer, when no more came for this long
 export const HEADER_BYTES = 24;
 const MAX_CHUNK_SIZE = 8 * 1024 * 1024;
 const MAX_FILE_SIZE = 2 ** 42; // 4 TiB: keeps chunk counts well inside uint32
-const NO_RECEIVER_MS = 60_000; // a started transfer with no receiver left fails after this
 const STALL_MS = 8_000; // no acknowledgement this long while chunks are in flight: probe the link
 const GIVE_UP_MS = 120_000; // no progress at all this long: fail (the user can retry)
 const SPEED_WINDOW_MS = 3000; // speed: acknowledged bytes over this much of the recent past
@@ -44,7 +46,7 @@ function readBlob(blob) {
 
 /** One binary chunk frame: 24-byte header (magic, version, kind, transfer id, index), then data. */
 export function encodeChunk(xfer, index, data) {
-  const body = new Uint8Array(data);
+  const body = data instanceof Uint8Array ? data : new Uint8Array(data);
   const out = new Uint8Array(HEADER_BYTES + body.byteLength);
   out[0] = 0x52; // 'R'
   out[1] = 0x43; // 'C'
@@ -56,7 +58,7 @@ export function encodeChunk(xfer, index, data) {
   return out;
 }
 
-/** Parses a chunk frame; null when the frame is not one. `data` is a view-free ArrayBuffer. */
+/** Parses a chunk frame; null when the frame is not one. `data` is a Uint8Array view into it (no copy). */
 export function decodeChunk(buffer) {
   if (!(buffer instanceof ArrayBuffer) || buffer.byteLength < HEADER_BYTES) return null;
   const h = new Uint8Array(buffer, 0, HEADER_BYTES);
@@ -64,7 +66,7 @@ export function decodeChunk(buffer) {
   let xfer = "";
   for (let i = 4; i < 20; i++) xfer += h[i].toString(16).padStart(2, "0");
   const index = new DataView(buffer).getUint32(20);
-  return { xfer, index, data: buffer.slice(HEADER_BYTES) };
+  return { xfer, index, data: new Uint8Array(buffer, HEADER_BYTES) };
 }
 
 /** The first web client's frame: uint32 BE length N, N bytes of JSON metadata, the file. */
@@ -94,9 +96,12 @@ const cleanMime = (s) => (typeof s === "string" && /^[\w.+-]+\/[\w.+-]+$/.test(s
  *   onReceived(item) → a promise that settles once the page has stored the file: only then
  *     does the receiver send file-done, so "Delivered" means "kept", not just "arrived";
  *   and, to keep files still arriving across a reload (all optional, all promises):
- *   keepPartial(r), keepChunk(r, index, data), readParts(r) → Map index → data, dropPartial(xfer).
+ *   keepPartial(r), keepChunks(r, [[index, data]…]) (one write; rejects with a
+ *   QuotaExceededError when storage is full), readParts(r) → Map index → Blob, dropPartial(xfer),
+ *   storageFree() → bytes this page may still store, or null when the browser does not say.
  * Incoming records: state "receiving" | "interrupted" (the sender went away mid-transfer) |
- * "storing" | "done" | "cancelled" | "dismissed".
+ * "no-space" (this browser's storage cannot hold it; `noSpace` = {need, free}) | "storing" |
+ * "done" | "cancelled" | "dismissed".
  */
 export class TransferEngine {
   constructor(io) {
@@ -220,6 +225,7 @@ export class TransferEngine {
     t.state = state;
     t.error = error;
     t.finished = Date.now();
+    t.readAhead = null;
     if (this.current === t) this.current = null;
     this.changed(t);
     this.pump();
@@ -304,7 +310,7 @@ export class TransferEngine {
       const gen = this.gen;
       let data;
       try {
-        data = await readBlob(t.file.slice(i * CHUNK_SIZE, Math.min(t.size, (i + 1) * CHUNK_SIZE)));
+        data = await this.readChunk(t, i);
       } catch (e) {
         this.fail(t, "could not read the file");
         return;
@@ -315,6 +321,24 @@ export class TransferEngine {
       t.sendNext = i + 1;
       this.io.onChunkSent?.(t, i);
     }
+  }
+
+  /**
+   * Chunk i of t's file. Reading a File costs a round trip to the browser per read, so chunks
+   * are read READ_AHEAD at a time and cut from that buffer (which is all this holds: a window's
+   * worth at most).
+   */
+  async readChunk(t, i) {
+    let ra = t.readAhead;
+    if (!ra || i < ra.first || i >= ra.first + ra.count) {
+      const count = Math.min(READ_AHEAD, t.chunks - i);
+      const buf = await readBlob(t.file.slice(i * CHUNK_SIZE, Math.min(t.size, (i + count) * CHUNK_SIZE)));
+      ra = t.readAhead = { first: i, count, buf };
+    }
+    const start = (i - ra.first) * CHUNK_SIZE;
+    const view = new Uint8Array(ra.buf, start, Math.min(CHUNK_SIZE, ra.buf.byteLength - start));
+    if (i === ra.first + ra.count - 1) t.readAhead = null; // the last one: let it go
+    return view;
   }
 
   onAck(msg) {
@@ -334,6 +358,8 @@ export class TransferEngine {
         t.lastAcked = this.ackedBytes(t);
         this.resetSpeed(t);
       }
+      // A receiver (new, or back under a new id) holds less than was sent: go back for it.
+      if (msg.next < t.sendNext) t.rewind = true;
     }
     if (msg.next > tg.acked) {
       tg.acked = msg.next;
@@ -388,6 +414,29 @@ export class TransferEngine {
     this.changed(t);
   }
 
+  /**
+   * A receiver cannot hold the file (its browser's storage is too small): stop sending it there.
+   * The others go on; with none left the transfer fails and says why.
+   */
+  onRefused(msg) {
+    const t = this.outgoing.find((x) => x.xfer === msg.xfer);
+    if (!t || (t.state !== "sending" && t.state !== "waiting")) return;
+    if (!t.targets.delete(msg.from)) return;
+    const need = Number.isSafeInteger(msg.need) && msg.need >= 0 ? msg.need : t.size;
+    const free = Number.isSafeInteger(msg.free) && msg.free >= 0 ? msg.free : null;
+    t.refused = [...(t.refused || []), { id: msg.from, need, free }];
+    if (t.targets.size === 0) {
+      const mb = (n) => `${Math.ceil(n / 1e6)} MB`;
+      this.finish(t, "failed", `not enough space on the receiver (${mb(need)} needed${free === null ? "" : `, ${mb(free)} free`})`);
+      return;
+    }
+    if (!this.maybeDelivered(t)) {
+      this.resetSpeed(t);
+      this.changed(t);
+      this.pump();
+    }
+  }
+
   // ---- incoming -------------------------------------------------------------------------
 
   onOffer(msg) {
@@ -413,31 +462,55 @@ export class TransferEngine {
     this.reportedUnknown.delete(msg.xfer);
     let r = this.incoming.get(msg.xfer);
     if (!r) {
-      r = {
+      r = this.newIncoming({
         xfer: msg.xfer,
         from: msg.from,
-        name: cleanName(meta.name),
-        mime: cleanMime(meta.mime),
+        name: meta.name,
+        mime: meta.mime,
         size,
         chunkSize: cs,
         chunks: msg.chunks,
-        parts: new Array(msg.chunks), // data in memory; null: only in storage (restored)
-        next: 0,
-        bytes: 0,
         started: Date.now(),
         state: "receiving",
-        writing: Promise.resolve(), // the chunk writes, in order
-        stored: 0,
-      };
+      });
       this.incoming.set(msg.xfer, r);
       this.keepPartial(r);
+      this.checkSpace(r);
     }
     r.from = msg.from;
+    if (r.state === "no-space") {
+      this.text({ type: "file-refused", xfer: r.xfer, from: me, to: r.from, reason: "no-space", ...r.noSpace });
+      return;
+    }
     if (r.state === "interrupted") r.state = "receiving"; // the sender is back with it
     if (r.state !== "receiving") return; // being stored: file-done follows
     this.text({ type: "file-ack", xfer: r.xfer, from: me, to: r.from, next: r.next, ask: msg.ask });
     this.io.onIncoming?.(r);
     if (r.next === r.chunks) this.complete(r);
+  }
+
+  /**
+   * A record for a file being received. Chunk states in `have`: 0 missing, 1 arrived and being
+   * written (its bytes in `pending`), 2 stored (only in storage), 3 kept in memory (`mem`: this
+   * browser could not store it). Only stored or kept chunks count towards `next`, the prefix the
+   * receiver acknowledges, so the sender's window bounds what this page holds in memory
+   * (WINDOW chunks), whatever the size of the file.
+   */
+  newIncoming(f) {
+    return {
+      ...f,
+      name: cleanName(f.name),
+      mime: cleanMime(f.mime),
+      have: new Uint8Array(f.chunks),
+      pending: new Map(), // index → bytes arrived and not yet written
+      mem: new Map(), // index → bytes this browser could not store
+      flushing: false,
+      next: 0,
+      bytes: 0,
+      stored: 0,
+      writing: Promise.resolve(), // the writes in flight, in order (dropStored waits for them)
+      noSpace: null, // {need, free} once this browser has said it cannot hold the file
+    };
   }
 
   onChunk(c) {
@@ -452,52 +525,143 @@ export class TransferEngine {
     if (r.state === "interrupted") r.state = "receiving";
     const want = c.index === r.chunks - 1 ? r.size - c.index * r.chunkSize : r.chunkSize;
     if (c.data.byteLength !== want) return;
-    if (r.parts[c.index] === undefined) {
-      r.parts[c.index] = c.data; // a duplicate after a reconnect is dropped here
-      r.bytes += want;
-      if (this.io.keepChunk) {
-        r.writing = r.writing
-          .then(() => this.io.keepChunk(r, c.index, c.data))
-          .then(() => r.stored++, () => {}); // not kept: a reload asks for it again
-      }
-    }
-    while (r.next < r.chunks && r.parts[r.next] !== undefined) r.next++;
-    this.text({ type: "file-ack", xfer: r.xfer, from: this.io.selfId(), to: r.from, next: r.next });
-    this.io.onIncoming?.(r);
-    if (r.next === r.chunks) this.complete(r);
+    if (r.have[c.index] !== 0) return; // a duplicate after a reconnect is dropped here
+    r.have[c.index] = 1;
+    r.bytes += want;
+    r.pending.set(c.index, c.data);
+    this.maybeFlush(r);
   }
 
-  /** Reassembles the file, has the page store it, and only then says file-done. */
+  /**
+   * Storage costs per transaction more than per byte, so chunks are written BATCH at a time,
+   * or sooner when the file is complete or nothing more came for BATCH_WAIT_MS.
+   */
+  maybeFlush(r) {
+    if (r.flushing || r.pending.size === 0) return;
+    const all = r.bytes === r.size; // every chunk has arrived: nothing to wait for
+    if (r.pending.size >= BATCH || all) {
+      clearTimeout(r.batchTimer);
+      r.batchTimer = 0;
+      this.flush(r);
+    } else if (!r.batchTimer) {
+      r.batchTimer = setTimeout(() => {
+        r.batchTimer = 0;
+        if (!r.flushing) this.flush(r);
+      }, BATCH_WAIT_MS);
+    }
+  }
+
+  /**
+   * Writes the chunks that arrived (all of them, one transaction), then acknowledges the new
+   * prefix. Without storage (`keepChunks` missing or failing) they are kept in memory instead;
+   * a full storage stops the file (noSpace) rather than fill the memory.
+   */
+  async flush(r) {
+    if (r.flushing || r.pending.size === 0) return;
+    r.flushing = true;
+    const batch = [...r.pending];
+    r.pending = new Map();
+    let kept = false;
+    let full = false;
+    const write = (async () => {
+      if (!this.io.keepChunks) return;
+      try {
+        await this.io.keepChunks(r, batch);
+        kept = true;
+      } catch (e) {
+        full = e?.name === "QuotaExceededError";
+      }
+    })();
+    r.writing = r.writing.then(() => write);
+    await write;
+    r.flushing = false;
+    if (this.incoming.get(r.xfer) !== r || (r.state !== "receiving" && r.state !== "interrupted")) return;
+    if (full) {
+      this.refuse(r, { need: r.size, free: null });
+      return;
+    }
+    for (const [i, data] of batch) {
+      if (kept) {
+        r.have[i] = 2;
+        r.stored++;
+      } else {
+        r.have[i] = 3;
+        r.mem.set(i, data);
+      }
+    }
+    const before = r.next;
+    while (r.next < r.chunks && r.have[r.next] >= 2) r.next++;
+    if (r.next !== before) this.text({ type: "file-ack", xfer: r.xfer, from: this.io.selfId(), to: r.from, next: r.next });
+    this.io.onIncoming?.(r);
+    if (r.next === r.chunks) this.complete(r);
+    else this.maybeFlush(r); // what arrived meanwhile
+  }
+
+  /**
+   * This browser cannot hold the file (its storage would overflow): the receiver drops what it
+   * has and tells the sender, who stops sending it here; the row says why until dismissed.
+   */
+  refuse(r, { need, free }) {
+    r.noSpace = { need, free };
+    r.state = "no-space";
+    r.pending = new Map();
+    r.mem = new Map();
+    this.dropStored(r);
+    this.reportedUnknown.add(r.xfer); // late chunks: ignored, not "unknown"
+    this.text({ type: "file-refused", xfer: r.xfer, from: this.io.selfId(), to: r.from, reason: "no-space", need, free });
+    this.io.onIncoming?.(r);
+  }
+
+  /** Checks, where the browser says, that the file fits in the storage it grants this page. */
+  async checkSpace(r) {
+    if (!this.io.storageFree) return;
+    let free = null;
+    try {
+      free = await this.io.storageFree();
+    } catch {}
+    if (free === null || free === undefined || this.incoming.get(r.xfer) !== r) return;
+    const need = r.size - r.stored * r.chunkSize;
+    if (need > free && (r.state === "receiving" || r.state === "interrupted")) this.refuse(r, { need, free });
+  }
+
+  /**
+   * Every chunk is stored (or kept): hand the page the file. Stored chunks stay where they are
+   * and the page keeps the file as those chunks (`chunked`), so a big file is neither read into
+   * memory nor copied; only then is file-done sent.
+   */
   async complete(r) {
     r.state = "storing";
-    if (r.parts.some((p) => p === null)) {
-      // Chunks an earlier page stored: read them back.
-      let disk = new Map();
+    this.io.onIncoming?.(r);
+    let disk = new Map();
+    if (r.stored > 0) {
       try {
         disk = await r.writing.then(() => this.io.readParts(r));
       } catch {}
-      for (let i = 0; i < r.chunks; i++) if (r.parts[i] === null) r.parts[i] = disk.get(i) ?? null;
-      if (r.parts.some((p) => p === null)) {
-        // Storage lost some: start this file over rather than deliver a broken one.
-        this.forgetPartial(r);
-        this.reportedUnknown.add(r.xfer);
-        this.text({ type: "file-unknown", xfer: r.xfer, from: this.io.selfId() });
-        this.io.onIncoming?.(r);
-        return;
-      }
     }
-    const blob = new Blob(r.parts, { type: r.mime || "application/octet-stream" });
-    r.parts = null;
+    const parts = new Array(r.chunks);
+    for (let i = 0; i < r.chunks; i++) parts[i] = r.have[i] === 3 ? r.mem.get(i) : disk.get(i);
+    disk = null;
+    if (parts.some((p) => p === undefined)) {
+      // Storage lost some: start this file over rather than deliver a broken one.
+      this.forgetPartial(r);
+      this.reportedUnknown.add(r.xfer);
+      this.text({ type: "file-unknown", xfer: r.xfer, from: this.io.selfId() });
+      this.io.onIncoming?.(r);
+      return;
+    }
+    const blob = new Blob(parts, { type: r.mime || "application/octet-stream" });
+    const chunked = r.mem.size === 0 && r.stored === r.chunks && r.chunks > 0;
+    r.mem = new Map();
     if (blob.size !== r.size) {
       this.forgetPartial(r);
       this.io.onIncoming?.(r);
       return;
     }
     try {
-      await this.io.onReceived?.({ blob, name: r.name, mime: r.mime, size: r.size, from: r.from, xfer: r.xfer, time: new Date() });
+      await this.io.onReceived?.({ blob, chunked, name: r.name, mime: r.mime, size: r.size, from: r.from, xfer: r.xfer, time: new Date() });
     } catch {} // the page shows it even when it could not keep it (no storage): see TRANSFER.md
     this.incoming.delete(r.xfer);
-    this.dropStored(r);
+    if (!chunked) this.dropStored(r); // kept as one blob (or not at all): the chunks can go
     this.completed.set(r.xfer, { from: r.from, size: r.size });
     r.state = "done";
     this.text({ type: "file-done", xfer: r.xfer, from: this.io.selfId(), to: r.from, size: r.size });
@@ -517,7 +681,8 @@ export class TransferEngine {
 
   forgetPartial(r) {
     this.incoming.delete(r.xfer);
-    r.parts = null;
+    r.pending = new Map();
+    r.mem = new Map();
     r.state = "cancelled";
     this.dropStored(r);
   }
@@ -529,29 +694,15 @@ export class TransferEngine {
   restore(meta, indexes) {
     if (this.incoming.has(meta.xfer) || this.completed.has(meta.xfer)) return;
     if (!Number.isSafeInteger(meta.size) || !Number.isInteger(meta.chunks) || !Number.isInteger(meta.chunkSize)) return;
-    const r = {
-      xfer: meta.xfer,
-      from: meta.from,
-      name: cleanName(meta.name),
-      mime: cleanMime(meta.mime),
-      size: meta.size,
-      chunkSize: meta.chunkSize,
-      chunks: meta.chunks,
-      parts: new Array(meta.chunks),
-      next: 0,
-      bytes: 0,
-      started: meta.started || Date.now(),
-      state: "interrupted",
-      writing: Promise.resolve(),
-      stored: 0,
-    };
+    if (meta.chunks < 0 || meta.chunks > MAX_FILE_SIZE / meta.chunkSize + 1) return;
+    const r = this.newIncoming({ ...meta, started: meta.started || Date.now(), state: "interrupted" });
     for (const i of indexes) {
-      if (!Number.isInteger(i) || i < 0 || i >= r.chunks || r.parts[i] !== undefined) continue;
-      r.parts[i] = null;
+      if (!Number.isInteger(i) || i < 0 || i >= r.chunks || r.have[i] !== 0) continue;
+      r.have[i] = 2;
       r.stored++;
       r.bytes += i === r.chunks - 1 ? r.size - i * r.chunkSize : r.chunkSize;
     }
-    while (r.next < r.chunks && r.parts[r.next] !== undefined) r.next++;
+    while (r.next < r.chunks && r.have[r.next] >= 2) r.next++;
     this.incoming.set(r.xfer, r);
     this.io.onIncoming?.(r);
   }
@@ -573,7 +724,7 @@ export class TransferEngine {
   /** The user dropped a partial file. If its sender offers it again, it starts from chunk 0. */
   dismiss(xfer) {
     const r = this.incoming.get(xfer);
-    if (!r || (r.state !== "interrupted" && r.state !== "receiving")) return;
+    if (!r || (r.state !== "interrupted" && r.state !== "receiving" && r.state !== "no-space")) return;
     this.forgetPartial(r);
     r.state = "dismissed";
     this.io.onIncoming?.(r);
@@ -596,6 +747,7 @@ export class TransferEngine {
       case "file-done": if (msg.to === this.io.selfId()) this.onDone(msg); return true;
       case "file-unknown": this.onUnknown(msg); return true;
       case "file-cancel": this.onCancel(msg); return true;
+      case "file-refused": if (msg.to === this.io.selfId()) this.onRefused(msg); return true;
     }
     return false;
   }
@@ -696,10 +848,8 @@ export class TransferEngine {
     const t = this.current;
     if (!t) return;
     const now = Date.now();
-    if (t.state === "waiting" && t.waitingSince && now - t.waitingSince > NO_RECEIVER_MS) {
-      this.fail(t, "the receiver left");
-      return;
-    }
+    // A transfer with no receiver ("waiting") waits for as long as the page is open: the other
+    // device may be closed and opened again much later (same room); the user can cancel it.
     if (t.state !== "sending" || !this.io.ready()) return;
     if (this.io.present && ![...t.targets.keys()].some((id) => this.io.present(id))) {
       // Every receiver is away (its seat held): not a stall; the daemon replays on its return.
