@@ -795,17 +795,55 @@ function setupPhone() {
   }
 }
 
+// "Forget this computer" (phone): leave the room for good (peer-left at once, the seat token
+// dropped) and do not rejoin when the link is opened again, until the user asks.
+const forgottenKey = (r) => `roomcast.forgotten.${r}`;
+
+function showLeft(left) {
+  $("left-room").hidden = !left;
+  $("phone").hidden = left;
+}
+
+function setupForget() {
+  $("forget").addEventListener("click", () => {
+    $("forget-confirm").hidden = false;
+    $("forget-yes").focus();
+  });
+  $("forget-no").addEventListener("click", () => ($("forget-confirm").hidden = true));
+  $("forget-yes").addEventListener("click", () => {
+    $("forget-confirm").hidden = true;
+    for (const t of engine.outgoing) engine.cancel(t);
+    conn?.leave();
+    conn = null;
+    peers.clear();
+    store(forgottenKey(room), "1");
+    showLeft(true);
+  });
+  $("join-again").addEventListener("click", () => {
+    store(forgottenKey(room), null);
+    showLeft(false);
+    showPeers();
+    startConnection();
+  });
+}
+
 // ---- start --------------------------------------------------------------------------------
 
 document.body.classList.remove("booting");
 document.body.classList.add(`mode-${mode}`);
 if (mode === "desktop") setupDesktop();
-else setupPhone();
+else {
+  setupPhone();
+  setupForget();
+}
+const forgotten = mode === "phone" && roomValid && load(forgottenKey(room)) === "1";
+if (forgotten) showLeft(true);
 // Another tab of this browser took the seat (4001): this one stays quiet until asked.
 $("use-here").addEventListener("click", () => conn?.takeBack());
 showPeers();
 // What earlier pages kept comes first, so the engine knows those files before any offer.
 loadReceived().finally(() => {
+  if (forgotten) return;
   if (roomValid) startConnection();
   else onConnState("offline");
 });
