@@ -80,10 +80,11 @@ void away_seat::deliver(protocol::frame_ptr const& f) {
     buffer_.push_back(f);
 }
 
-void away_seat::prepend(std::vector<protocol::frame_ptr> const& older) {
+bool away_seat::prepend(std::vector<protocol::frame_ptr> const& older) {
     std::lock_guard lock(mutex_);
-    if (!holding_ || capped_ || target_) return;  // only a hand-over seat, before attach
+    if (!holding_ || capped_ || target_) return false;  // only a hand-over seat, before attach
     buffer_.insert(buffer_.begin(), older.begin(), older.end());
+    return true;
 }
 
 bool away_seat::attach(std::shared_ptr<peer> const& p, protocol::frame_ptr const& first,

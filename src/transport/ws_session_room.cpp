@@ -179,7 +179,13 @@ bool basic_ws_session<Stream>::yield_seat(
         // The registry points at the seat from here: frames delivered after this go to it
         // directly, and ours, which are older, go in front of them.
         if (!commit(seat)) return false;
-        seat->prepend(take_unwritten_locked());
+        auto unwritten = take_unwritten_locked();
+        if (!seat->prepend(unwritten)) {
+            // Not reachable: the seat was made above and is attached only after we return.
+            ctx_.counters.frames_dropped.fetch_add(unwritten.size(), std::memory_order_relaxed);
+            spdlog::error("ws {} {}: hand-over seat refused {} unwritten frames", id_, remote_,
+                          unwritten.size());
+        }
         parked_ = seat;
         yielded_.store(true, std::memory_order_release);
     }

@@ -790,4 +790,7 @@ TEST(AwaySeat, AHandOverSeatIsNotHeldAgainstTheCapsAndKeepsEverything) {
     EXPECT_EQ(replayed, 1u);
     EXPECT_EQ(home->held_seats.load(), 1u);
     EXPECT_EQ(home->held_bytes.load(), 0u);
+    // Once attached (or on a seat that is not a hand-over's) nothing can be put in front.
+    EXPECT_FALSE(carrier.prepend({text("late")}));
+    EXPECT_FALSE(held.prepend({text("not a hand-over")}));
 }

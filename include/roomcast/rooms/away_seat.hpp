@@ -57,8 +57,9 @@ class away_seat final : public peer {
     void deliver(protocol::frame_ptr const& f) override;
     /** Puts `older` (in their order) before everything delivered so far: the frames a
      * yielding connection had not written, which precede what reached the seat directly.
-     * Only before attach(), on a hand-over seat (hold(false)). */
-    void prepend(std::vector<protocol::frame_ptr> const& older);
+     * Only before attach(), on a hand-over seat (hold(false)); false (and nothing taken)
+     * otherwise, which the caller counts as dropped: a state no caller should reach. */
+    [[nodiscard]] bool prepend(std::vector<protocol::frame_ptr> const& older);
 
     /**
      * Delivers `first` (the reply that tells the member it is back), replays the buffer into
