@@ -7,7 +7,7 @@
 
 import { Connection } from "./connection.js";
 import { TransferEngine, decodeLegacy, randomHex } from "./transfer.js";
-import { putFile, listFiles, removeFile, clearFiles, putPartial, putChunks, storageFree, listPartials, readChunks, dropPartial } from "./store.js";
+import { putFile, listFiles, removeFile, clearFiles, putPartial, putChunks, storageFree, listPartials, readChunks, dropPartial, putOutgoing, listOutgoing, removeOutgoing } from "./store.js";
 
 const $ = (id) => document.getElementById(id);
 const ROOM_RE = /^[A-Za-z0-9_-]{1,128}$/;
@@ -81,7 +81,10 @@ const engine = new TransferEngine({
   selfId: () => conn?.id,
   peers: () => [...peers.keys()],
   present: (id) => peers.get(id) === "present",
-  onOutgoing: (t) => renderOutgoing(t),
+  onOutgoing: (t) => {
+    keepOutgoing(t);
+    renderOutgoing(t);
+  },
   onIncoming: (r) => renderIncoming(r),
   onReceived: (item) => addReceived(item), // resolves once stored: then file-done
   keepPartial: (meta) => putPartial(fileScope, meta),
@@ -228,6 +231,58 @@ function showPeers() {
 }
 
 // ---- outgoing transfers (both pages) ------------------------------------------------------
+
+// What was picked and not yet delivered is kept in storage (store.js), so a reload or a closed
+// tab sends it on when the page is open again. Files above this size are not copied into the
+// browser's storage (they would double the disk used and may not fit): their rows say so.
+const KEEP_OUTGOING_MAX = 1024 ** 3;
+
+function keepOutgoing(t) {
+  if (t.replacedBy || t.state === "delivered" || t.state === "cancelled") {
+    if (t.kept) removeOutgoing(t.xfer).catch(() => {});
+    t.kept = false;
+    return;
+  }
+  if (t.kept || t.keeping || t.size > KEEP_OUTGOING_MAX || !t.xfer) return;
+  t.keeping = true;
+  const rec = { xfer: t.xfer, name: t.name, mime: t.mime, size: t.size, created: t.created, blob: t.file };
+  putOutgoing(fileScope, rec).then(
+    () => {
+      t.keeping = false;
+      t.kept = true;
+      // Delivered or cancelled while it was being written: it must not come back.
+      if (t.state === "delivered" || t.state === "cancelled" || t.replacedBy) keepOutgoing(t);
+    },
+    () => (t.keeping = false),
+  );
+}
+
+/** Files an earlier page of this browser picked and did not deliver: they go again. */
+async function restoreOutgoing() {
+  let recs = [];
+  try {
+    recs = await listOutgoing(fileScope);
+  } catch {
+    return;
+  }
+  for (const rec of recs) {
+    if (!(rec.blob instanceof Blob) || rec.blob.size !== rec.size) {
+      removeOutgoing(rec.xfer).catch(() => {});
+      continue;
+    }
+    engine.send(rec.blob, rec.name, rec.mime, { xfer: rec.xfer, created: rec.created, kept: true });
+  }
+}
+
+/** Something is being sent or waits to be: leaving the page asks first. */
+function sending() {
+  return engine.outgoing.some((t) => ["queued", "sending", "waiting", "preparing"].includes(t.state));
+}
+addEventListener("beforeunload", (ev) => {
+  if (!sending()) return;
+  ev.preventDefault();
+  ev.returnValue = ""; // older browsers need it set to ask
+});
 
 const outgoingList = () => $(mode === "desktop" ? "desktop-outgoing" : "phone-outgoing");
 
@@ -842,7 +897,7 @@ if (forgotten) showLeft(true);
 $("use-here").addEventListener("click", () => conn?.takeBack());
 showPeers();
 // What earlier pages kept comes first, so the engine knows those files before any offer.
-loadReceived().finally(() => {
+loadReceived().then(restoreOutgoing).finally(() => {
   if (forgotten) return;
   if (roomValid) startConnection();
   else onConnState("offline");
@@ -856,7 +911,7 @@ window.__roomcast = {
   get id() { return conn?.id ?? null; },
   get connState() { return conn?.state ?? null; },
   peers: () => Object.fromEntries(peers),
-  outgoing: () => engine.outgoing.map((t) => ({ xfer: t.xfer, name: t.name, size: t.size, state: t.state, acked: engine.ackedBytes(t), error: t.error, resumedFrom: [...t.resumedFrom] })),
+  outgoing: () => engine.outgoing.map((t) => ({ xfer: t.xfer, name: t.name, size: t.size, state: t.state, acked: engine.ackedBytes(t), error: t.error, resumedFrom: [...t.resumedFrom], firstChunk: t.firstChunk ?? null })),
   received: () => received.map((r) => ({ name: r.name, size: r.size, mime: r.mime, url: r.url, stored: r.key != null })),
   incoming: () => [...engine.incoming.values()].map((r) => ({ xfer: r.xfer, name: r.name, state: r.state, next: r.next, chunks: r.chunks, stored: r.stored })),
   drop: (opts) => conn?.drop(opts),

@@ -6,14 +6,18 @@
 // Files still arriving are kept chunk by chunk ("partial": the offer's facts by xfer;
 // "chunks": {xfer, index, data: Blob}), so a reloaded page goes on from what it had stored.
 // Chunks are stored as Blobs: the browser keeps those on disk and hands back handles, not bytes.
+// Files being sent are kept too ("outgoing": {xfer, scope, name, mime, size, created, blob}),
+// so a reloaded page sends what was picked before, under the same transfer id, from where the
+// receiver is; each goes once it is delivered or cancelled.
 // Every call resolves only once its transaction has committed (durability "strict" where the
 // browser knows it), so a caller that then says "stored" is telling the truth.
 
 const DB_NAME = "roomcast";
-const DB_VERSION = 3;
+const DB_VERSION = 4;
 const FILES = "received";
 const PARTIAL = "partial";
 const CHUNKS = "chunks";
+const OUTGOING = "outgoing";
 
 let opening = null;
 
@@ -36,6 +40,7 @@ function openDb() {
         if (!files.indexNames.contains("xfer")) files.createIndex("xfer", "xfer");
         if (!db.objectStoreNames.contains(PARTIAL)) db.createObjectStore(PARTIAL, { keyPath: "xfer" }).createIndex("scope", "scope");
         if (!db.objectStoreNames.contains(CHUNKS)) db.createObjectStore(CHUNKS, { keyPath: ["xfer", "index"] });
+        if (!db.objectStoreNames.contains(OUTGOING)) db.createObjectStore(OUTGOING, { keyPath: "xfer" }).createIndex("scope", "scope");
       };
       req.onsuccess = () => resolve(req.result);
       req.onerror = () => reject(req.error);
@@ -179,4 +184,21 @@ export function dropPartial(xfer) {
     };
     return null;
   }, [PARTIAL, CHUNKS, FILES], "relaxed");
+}
+
+// ---- files being sent ---------------------------------------------------------------------
+
+/** Keeps a picked file until it is delivered: {xfer, name, mime, size, created, blob}. */
+export function putOutgoing(scope, rec) {
+  return run("readwrite", (s) => s.put({ ...rec, scope }), OUTGOING, "relaxed");
+}
+
+/** The files of `scope` still to send, in the order they were picked. */
+export async function listOutgoing(scope) {
+  const all = (await run("readonly", (s) => s.index("scope").getAll(scope), OUTGOING)) || [];
+  return all.sort((a, b) => a.created - b.created || (a.xfer < b.xfer ? -1 : 1));
+}
+
+export function removeOutgoing(xfer) {
+  return run("readwrite", (s) => s.delete(xfer), OUTGOING, "relaxed");
 }

@@ -121,9 +121,18 @@ export class TransferEngine {
 
   // ---- outgoing -------------------------------------------------------------------------
 
-  /** Queues `file` (a File or Blob) for every other member of the room; returns its record. */
+  /**
+   * Queues `file` (a File or Blob) for every other member of the room; returns its record.
+   * `extra` holds the page's own fields; `xfer` and `created` there resume a kept transfer.
+   */
   send(file, name = file.name, mime = file.type, extra = {}) {
     const size = file.size;
+    // A file kept across a reload goes again under its own id (extra.xfer), so a receiver
+    // that stored part of it answers with what it has.
+    if (extra.xfer !== undefined && (typeof extra.xfer !== "string" || !HEX32.test(extra.xfer) || this.outgoing.some((x) => x.xfer === extra.xfer))) {
+      const { xfer, ...rest } = extra;
+      extra = rest;
+    }
     const t = {
       xfer: randomHex(16),
       file,
@@ -318,6 +327,7 @@ export class TransferEngine {
       if (gen !== this.gen || this.current !== t || t.state !== "sending" || t.sendNext !== i || !this.io.ready())
         continue;
       this.io.send(encodeChunk(t.xfer, i, data));
+      t.firstChunk ??= i; // where this page started sending it (a kept file: not 0)
       t.sendNext = i + 1;
       this.io.onChunkSent?.(t, i);
     }
