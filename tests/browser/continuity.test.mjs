@@ -5,24 +5,12 @@
 // tests' deadlines (each far below it). Every wait has a deadline; nothing asserts a timing.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { pairing, makePhoto, fakeImage, sha256 } from "./harness.mjs";
+import { pairing, makePhoto, fakeImage, sha256, blobHash, receivedHashes } from "./harness.mjs";
 
 const DEADLINE = { timeout: 60_000 }; // per test: well below the 120 s grace
 const { pair: pairWith, servers, browser } = pairing();
 const pair = () => pairWith({ ROOMCAST_RESUME_GRACE: "120s" });
 
-/** SHA-256 of the Blob behind a blob: URL the page made. */
-const blobHash = (page, url) =>
-  page.evaluate(async (u) => {
-    const buf = await window.__blobOf(u).arrayBuffer();
-    return Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", buf)), (b) => b.toString(16).padStart(2, "0")).join("");
-  }, url);
-/** name → SHA-256 of every file the page lists as received. */
-async function receivedHashes(page) {
-  const out = {};
-  for (const r of await page.evaluate(() => window.__roomcast.received())) out[r.name] = await blobHash(page, r.url);
-  return out;
-}
 const peers = (page) => page.evaluate(() => window.__roomcast.peers());
 
 test("the phone's tab is closed and the link opened again: it takes its seat back at once, files go both ways", DEADLINE, async () => {

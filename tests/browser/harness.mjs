@@ -189,6 +189,20 @@ export function decodeQr(pngBuffer) {
 
 export const sha256 = (b) => createHash("sha256").update(b).digest("hex");
 
+/** SHA-256 of the Blob behind a blob: URL the page made (see rememberBlobs). */
+export const blobHash = (page, url) =>
+  page.evaluate(async (u) => {
+    const buf = await window.__blobOf(u).arrayBuffer();
+    return Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", buf)), (b) => b.toString(16).padStart(2, "0")).join("");
+  }, url);
+
+/** name → SHA-256 of every file the page lists as received. */
+export async function receivedHashes(page) {
+  const out = {};
+  for (const r of await page.evaluate(() => window.__roomcast.received())) out[r.name] = await blobHash(page, r.url);
+  return out;
+}
+
 /**
  * For a test file that pairs a desktop with a phone: pair(serverEnv) starts a fresh daemon,
  * opens the desktop page (1100×800) and the room link in an emulated Pixel 7 (its own browser

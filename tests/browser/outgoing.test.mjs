@@ -3,20 +3,9 @@
 // the page while something is being sent asks first. Every wait has a deadline.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { pairing, fakeImage, sha256 } from "./harness.mjs";
+import { pairing, fakeImage, sha256, receivedHashes } from "./harness.mjs";
 
 const { pair } = pairing();
-
-async function receivedHashes(page) {
-  return page.evaluate(async () => {
-    const out = {};
-    for (const r of window.__roomcast.received()) {
-      const buf = await window.__blobOf(r.url).arrayBuffer();
-      out[r.name] = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", buf)), (b) => b.toString(16).padStart(2, "0")).join("");
-    }
-    return out;
-  });
-}
 
 test("the phone reloads mid-transfer with two more files queued: all three arrive once, the first from where it was", { timeout: 90_000 }, async () => {
   const { desktop, phone, errors, close } = await pair({ ROOMCAST_RESUME_GRACE: "120s" });

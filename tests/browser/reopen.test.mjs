@@ -4,22 +4,10 @@
 // Files picked while the other side was closed wait and go when it is back; none needs Retry.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { pairing, makePhoto, fakeImage, sha256 } from "./harness.mjs";
+import { pairing, makePhoto, fakeImage, sha256, receivedHashes } from "./harness.mjs";
 
 const DEADLINE = { timeout: 90_000 };
 const { pair } = pairing();
-
-/** SHA-256 of every file the page lists as received, by name. */
-async function receivedHashes(page) {
-  return page.evaluate(async () => {
-    const out = {};
-    for (const r of window.__roomcast.received()) {
-      const buf = await window.__blobOf(r.url).arrayBuffer();
-      out[r.name] = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", buf)), (b) => b.toString(16).padStart(2, "0")).join("");
-    }
-    return out;
-  });
-}
 
 /** The daemon's seat_events counter `event` (/metrics answers callers on this machine). */
 async function seatEvents(server, event) {
