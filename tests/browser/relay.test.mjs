@@ -2,7 +2,7 @@
 // in one room exchanging a photo.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, startPairingServer, launchBrowser, fakeImage, sha256 } from "./harness.mjs";
+import { startServer, startPairingServer, launchBrowser, fakeImage, makePhoto, sha256 } from "./harness.mjs";
 
 let server, browser, plain;
 before(async () => { server = await startPairingServer(); browser = await launchBrowser(); });
@@ -45,7 +45,7 @@ test("a photo picked in one tab shows up, byte for byte, in the other", async ()
   await a.getByText("Connected to your computer").waitFor({ timeout: 10000 });
   await b.getByText("Connected to your computer").waitFor({ timeout: 10000 });
 
-  const photo = fakeImage(3 * 1024 * 1024 + 17, 7);
+  const photo = makePhoto(1600, 1200, 7); // a real PNG of several MB: noise would get a file card
   await a.setInputFiles("#choose-photos", { name: "cat.png", mimeType: "image/png", buffer: photo });
 
   const img = b.locator("#received img").first();

@@ -23,8 +23,8 @@ test("the seat expires while the phone is away: it comes back as a new member an
   await phone.setInputFiles("#choose-photos", { name: "late.png", mimeType: "image/png", buffer: photo });
   await desktop.locator("#pair-state").getByText("Waiting for a device").waitFor({ timeout: 15000 }); // peer-left once the grace ran out
   await phone.evaluate(() => window.__roomcast.release());
-  await desktop.waitForFunction((old) => /Phone connected · device #\d+/.test(document.getElementById("pair-state").textContent) &&
-    !document.getElementById("pair-state").textContent.includes(`#${old}`), oldId, { timeout: 20000 });
+  await desktop.waitForFunction((old) => document.getElementById("pair-state").textContent === "Phone connected · Chrome on Android" &&
+    Object.keys(window.__roomcast.peers()).length === 1 && !(old in window.__roomcast.peers()), oldId, { timeout: 20000 });
   const newId = await phone.evaluate(() => window.__roomcast.id);
   assert.notEqual(newId, oldId, "a fresh id: the seat was gone");
 
