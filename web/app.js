@@ -3,123 +3,21 @@
 // phone: camera first, every photo sent with its own progress. Files go both ways as chunked,
 // acknowledged transfers (transfer.js, docs/TRANSFER.md) over a connection that keeps its seat
 // in the room while the phone's camera or photo picker has the socket dropped (connection.js).
-// What arrives is kept in this browser (store.js) until the user removes it.
+// What arrives is kept in this browser (store.js) until the user removes it. Beside it: ui.js
+// (small shared helpers), filekind.js (what a file is: image only once it decodes, else a
+// card), devices.js (who is who: names), notice.js (telling the person: title, favicon,
+// notifications, live region, arrow keys).
 
 import { Connection } from "./connection.js";
 import { TransferEngine, decodeLegacy, randomHex } from "./transfer.js";
 import { putFile, listFiles, removeFile, clearFiles, putPartial, putChunks, storageFree, listPartials, readChunks, dropPartial, putOutgoing, listOutgoing, removeOutgoing } from "./store.js";
-
-const $ = (id) => document.getElementById(id);
+import { $, el, extension, formatBytes, formatTime, isImage, load, store } from "./ui.js";
+import { decodes, fileCard, typeName } from "./filekind.js";
+import { announce, arrived, setupArrivals } from "./notice.js";
+import { announceDevice, forgetMember, joinedRoom, nameOf, onDevice, renderDevices, setupDevices } from "./devices.js";
 const ROOM_RE = /^[A-Za-z0-9_-]{1,128}$/;
 const DESKTOP_ROOM_KEY = "roomcast.desktop.room";
 const ORIGIN_KEY = "roomcast.desktop.origin";
-
-// localStorage: the desktop's room (and so its seat) outlives the tab, like its gallery.
-function store(key, value) {
-  try {
-    if (value === null) localStorage.removeItem(key);
-    else localStorage.setItem(key, value);
-  } catch {}
-}
-function load(key) {
-  try {
-    return localStorage.getItem(key);
-  } catch {
-    return null;
-  }
-}
-
-// ---- formatting ---------------------------------------------------------------------------
-
-export function formatBytes(n) {
-  if (n < 1000) return `${n} B`;
-  const units = ["kB", "MB", "GB", "TB"];
-  let v = n / 1000;
-  let u = 0;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u++;
-  }
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
-}
-const formatTime = (d) => d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-const isImage = (mime) => /^image\//.test(mime || "");
-const el = (tag, cls, text) => {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-};
-
-// ---- what a file is, as the person sees it ------------------------------------------------
-
-// A file is shown as an image only once this browser has decoded it: an image/* type says what
-// the sender's browser believed, not what this one can draw (HEIC on Chrome, a truncated JPEG).
-// Anything that does not decode gets a file card, is never offered as an image, and its bytes
-// are handed out untouched. Past this size a picture is not decoded just to be shown.
-const DECODE_MAX = 200 * 1000 ** 2;
-const decodeResults = new WeakMap(); // Blob → Promise<boolean>
-
-/** Resolves true when `blob` decodes as an image in this browser (cached per Blob). */
-function decodes(blob, mime) {
-  if (!blob || !isImage(mime || blob.type) || blob.size > DECODE_MAX) return Promise.resolve(false);
-  let p = decodeResults.get(blob);
-  if (!p) {
-    p = (async () => {
-      const url = URL.createObjectURL(blob);
-      try {
-        const img = new Image();
-        img.src = url;
-        await img.decode();
-        return img.naturalWidth > 0 && img.naturalHeight > 0;
-      } catch {
-        return false;
-      } finally {
-        URL.revokeObjectURL(url);
-      }
-    })();
-    decodeResults.set(blob, p);
-  }
-  return p;
-}
-
-const TYPE_NAMES = {
-  "image/heic": "HEIC image",
-  "image/heif": "HEIF image",
-  "image/heic-sequence": "HEIC image sequence",
-  "image/jpeg": "JPEG image",
-  "image/svg+xml": "SVG image",
-  "image/vnd.microsoft.icon": "Icon",
-  "image/x-icon": "Icon",
-  "application/pdf": "PDF document",
-  "application/zip": "ZIP archive",
-  "application/gzip": "Gzip archive",
-  "application/json": "JSON file",
-  "text/plain": "Text file",
-  "text/csv": "CSV file",
-  "video/quicktime": "QuickTime video",
-};
-const KINDS = { image: "image", video: "video", audio: "audio", text: "text", font: "font" };
-
-/** What a person would call the file: "HEIC image", "PNG image", "PDF document", "ZIP file". */
-export function typeName(mime, name) {
-  const m = String(mime || "").toLowerCase().split(";")[0].trim();
-  if (TYPE_NAMES[m]) return TYPE_NAMES[m];
-  const parts = /^([a-z]+)\/(?:x-)?([a-z0-9]{1,10})$/.exec(m);
-  if (parts && KINDS[parts[1]]) return `${parts[2].toUpperCase()} ${KINDS[parts[1]]}`;
-  const ext = extension(name);
-  return ext === "FILE" ? "File" : `${ext} file`;
-}
-
-/** A file card: extension badge, name, type and size (the file's own facts, as text only). */
-function fileCard(file, cls = "") {
-  const card = el("div", `file-card ${cls}`.trim());
-  card.append(el("span", "file-badge", extension(file.name)), el("span", "file-card-name", file.name));
-  const facts = el("span", "file-card-type", `${typeName(file.mime, file.name)} · ${formatBytes(file.size || 0)}`);
-  if (file.mime) facts.title = file.mime;
-  card.append(facts);
-  return card;
-}
 
 // ---- mode, room, connection ---------------------------------------------------------------
 
@@ -142,6 +40,7 @@ const peers = new Map(); // id → "present" | "away"
 const seatKey = (r) => `roomcast.seat.${mode}.${r}`;
 const fileScope = mode; // the desktop's gallery and a phone page's received files are apart
 let conn = null;
+setupDevices({ conn: () => conn, peers, changed: () => showPeers() });
 let testCutAfterChunk = -1; // tests: drop the socket right after sending this chunk
 let testPauseAfterChunk = -1; // tests: stop sending right after this chunk
 
@@ -189,10 +88,7 @@ function onJoined(msg, { resumed, probe }) {
     if ([...peers.keys()].some((id) => !before.has(id))) announceDevice();
     return;
   }
-  if (msg.room !== devicesRoom) {
-    devices.clear(); // member ids are per room
-    devicesRoom = msg.room;
-  }
+  joinedRoom(msg.room);
   engine.onJoined(resumed);
   announceDevice(); // after every (re)join: who this is, for the others' screens
 }
@@ -219,7 +115,7 @@ function onText(msg) {
       break;
     case "peer-left":
       peers.delete(msg.id);
-      devices.delete(msg.id);
+      forgetMember(msg.id);
       showPeers();
       engine.onPeerLeft(msg.id);
       break;
@@ -274,160 +170,6 @@ function startConnection() {
     },
   });
   conn.start();
-}
-
-// ---- devices: who is who -------------------------------------------------------------------
-
-// Each browser has a random id of its own (localStorage, 128 bits) and a name from its user
-// agent ("Chrome on Android"). It tells the room with a relayed `device` message after every
-// (re)join and whenever a member joins or comes back (docs/TRANSFER.md, *Device names*). The
-// desktop may rename a device; the rename is kept here, by that device's id. Names are only
-// ever shown as text, and are cleaned and capped first: they come from the other side.
-const DEVICE_KEY = "roomcast.device";
-const NAME_MAX = 40;
-const deviceId = (() => {
-  let d = load(DEVICE_KEY);
-  if (!/^[0-9a-f]{32}$/.test(d || "")) {
-    d = randomHex(16);
-    store(DEVICE_KEY, d);
-  }
-  return d;
-})();
-const renameKey = (device) => `roomcast.name.${device}`;
-const devices = new Map(); // member id → {device, name}: what each member said it is
-let devicesRoom = null;
-
-/** "Chrome on Android", "Safari on iPhone", "Firefox on Windows"… from a user agent string. */
-export function deviceName(ua = navigator.userAgent, touchPoints = navigator.maxTouchPoints || 0) {
-  const os =
-    /iPhone|iPod/.test(ua) ? "iPhone" :
-    /iPad/.test(ua) || (/Macintosh/.test(ua) && touchPoints > 1) ? "iPad" : // iPadOS says Macintosh
-    /Android/.test(ua) ? "Android" :
-    /CrOS/.test(ua) ? "ChromeOS" :
-    /Windows/.test(ua) ? "Windows" :
-    /Macintosh|Mac OS X/.test(ua) ? "Mac" :
-    /Linux|X11/.test(ua) ? "Linux" : "";
-  const browser =
-    /EdgA?\/|EdgiOS\/|Edge\//.test(ua) ? "Edge" :
-    /OPR\/|OPiOS\/|Opera/.test(ua) ? "Opera" :
-    /SamsungBrowser\//.test(ua) ? "Samsung Internet" :
-    /Firefox\/|FxiOS\//.test(ua) ? "Firefox" :
-    /CriOS\/|Chrome\/|Chromium\//.test(ua) ? "Chrome" :
-    /Safari\//.test(ua) ? "Safari" : "";
-  if (browser && os) return `${browser} on ${os}`;
-  return browser || os || "A device";
-}
-
-/** A name fit to show: a string, no control or direction-changing characters, ≤ NAME_MAX. */
-export function cleanName(s) {
-  if (typeof s !== "string") return "";
-  const flat = s.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/g, "").replace(/\s+/g, " ").trim();
-  return Array.from(flat).slice(0, NAME_MAX).join("").trim();
-}
-
-const selfName = deviceName();
-
-function announceDevice() {
-  if (!conn?.ready || conn.id == null) return;
-  conn.send(JSON.stringify({ type: "device", from: conn.id, device: deviceId, name: selfName }));
-}
-
-function onDevice(msg) {
-  if (!Number.isSafeInteger(msg.from) || msg.from === conn?.id) return;
-  if (typeof msg.device !== "string" || !/^[0-9a-f]{32}$/.test(msg.device)) return;
-  const before = devices.get(msg.from);
-  const name = cleanName(msg.name);
-  if (before && before.device === msg.device && before.name === name) return;
-  devices.set(msg.from, { device: msg.device, name });
-  showPeers();
-}
-
-/** What this page calls member `id`: the desktop's rename, else its own name, else its number. */
-function nameOf(id) {
-  const d = devices.get(id);
-  if (!d) return `device #${id}`;
-  return cleanName(load(renameKey(d.device))) || d.name || `device #${id}`;
-}
-
-function rename(id, value) {
-  const d = devices.get(id);
-  if (!d) return;
-  const name = cleanName(value);
-  store(renameKey(d.device), name && name !== d.name ? name : null);
-  showPeers();
-}
-
-// The desktop's list of the devices in the room, each with Rename. A row being renamed is left
-// alone while the rest follows the room, so typing survives any presence change.
-const deviceRows = new Map(); // member id → li
-
-function renderDevices() {
-  const list = $("devices");
-  for (const [id, li] of deviceRows) {
-    if (peers.has(id)) continue;
-    li.remove();
-    deviceRows.delete(id);
-  }
-  for (const [id, state] of peers) {
-    let li = deviceRows.get(id);
-    if (!li) deviceRows.set(id, (li = el("li", "device")));
-    if (li.parentNode !== list) list.append(li);
-    if (li.dataset.editing) continue;
-    const name = nameOf(id);
-    const sig = JSON.stringify([name, state, devices.has(id)]);
-    if (li.dataset.sig === sig) continue;
-    li.dataset.sig = sig;
-    li.dataset.state = state;
-    const focused = li.contains(document.activeElement);
-    const label = el("span", "device-name", name);
-    const status = el("span", "device-state muted", state === "present" ? "connected" : "reconnecting…");
-    li.replaceChildren(label, status);
-    if (devices.has(id)) {
-      const b = el("button", "device-rename", "Rename");
-      b.type = "button";
-      b.setAttribute("aria-label", `Rename ${name}`);
-      b.addEventListener("click", () => editName(id, li));
-      li.append(b);
-      if (focused) b.focus();
-    }
-  }
-  list.hidden = peers.size === 0;
-}
-
-function editName(id, li) {
-  const d = devices.get(id);
-  if (!d) return;
-  li.dataset.editing = "1";
-  const form = el("form", "device-form");
-  const input = el("input", "device-input");
-  input.type = "text";
-  input.maxLength = NAME_MAX;
-  input.value = nameOf(id);
-  input.placeholder = d.name || "Name";
-  input.setAttribute("aria-label", `Name for ${d.name || `device #${id}`}`);
-  const save = el("button", "primary", "Save");
-  save.type = "submit";
-  const cancel = el("button", "quiet", "Cancel");
-  cancel.type = "button";
-  const done = (value) => {
-    delete li.dataset.editing;
-    delete li.dataset.sig;
-    if (value !== undefined) rename(id, value);
-    else showPeers();
-    li.querySelector(".device-rename")?.focus();
-  };
-  form.addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    done(input.value);
-  });
-  cancel.addEventListener("click", () => done());
-  input.addEventListener("keydown", (ev) => {
-    if (ev.key === "Escape") done();
-  });
-  form.append(input, save, cancel);
-  li.replaceChildren(form);
-  input.focus();
-  input.select();
 }
 
 // ---- presence -----------------------------------------------------------------------------
@@ -557,11 +299,6 @@ function transferItem(name, file) {
   body.append(top, bar, status);
   li.append(body);
   return li;
-}
-
-function extension(name) {
-  const m = /\.([A-Za-z0-9]{1,5})$/.exec(name || "");
-  return m ? m[1].toUpperCase() : "FILE";
 }
 
 function renderOutgoing(t) {
@@ -953,217 +690,6 @@ function addPhoneReceived(item) {
   item.view = li;
 }
 
-// ---- telling the person -------------------------------------------------------------------
-
-/** A new file arrived (not one listed from storage): say so, on screen and to screen readers. */
-function arrived(item) {
-  announce(`Received ${item.name}`);
-  if (mode === "phone") showPhoneNotice(item.name);
-  noteUnseen(item.name);
-}
-
-/** One line for screen readers (a visually hidden aria-live="polite" region). */
-function announce(text) {
-  const box = $("announcer");
-  box.append(el("p", "", text));
-  while (box.childElementCount > 10) box.firstElementChild.remove();
-}
-
-// Files that arrived while nobody was looking: the title says how many ("(2) roomcast — …"),
-// the favicon gets a badge, and, if the user allowed it, a notification says what came. It
-// clears once the page is in front and focused again (or used).
-let unseen = [];
-let notification = null;
-const looking = () => document.visibilityState === "visible" && document.hasFocus();
-
-function noteUnseen(name) {
-  if (looking()) return;
-  unseen.push(name);
-  showUnseen();
-  notify();
-}
-
-function seen() {
-  if (!unseen.length || !looking()) return;
-  unseen = [];
-  showUnseen();
-  notification?.close();
-  notification = null;
-}
-
-function showUnseen() {
-  const base = document.title.replace(/^\(\d+\) /, "");
-  document.title = unseen.length ? `(${unseen.length}) ${base}` : base;
-  const icon = document.querySelector("link[rel~='icon']");
-  if (!icon) return;
-  if (!unseen.length) {
-    icon.type = "image/svg+xml";
-    icon.href = "/favicon.svg";
-    return;
-  }
-  icon.type = "image/png";
-  icon.href = badgedIcon(unseen.length);
-}
-
-/** favicon.svg drawn at 64 px with a red badge holding `n`, as a data: URL. */
-function badgedIcon(n) {
-  const c = document.createElement("canvas");
-  c.width = c.height = 64;
-  const g = c.getContext("2d");
-  g.scale(64 / 24, 64 / 24); // favicon.svg's 24-unit box
-  g.fillStyle = "#2a62e8";
-  g.beginPath();
-  if (g.roundRect) g.roundRect(0, 0, 24, 24, 6);
-  else g.rect(0, 0, 24, 24);
-  g.fill();
-  g.fillStyle = "#ffffff";
-  g.fill(new Path2D("M6 8a2 2 0 0 1 2-2h8a2 2 0 0 1 2 2v5a2 2 0 0 1-2 2h-3l-3 3v-3H8a2 2 0 0 1-2-2z"));
-  g.setTransform(1, 0, 0, 1, 0, 0);
-  g.fillStyle = "#d93025";
-  g.beginPath();
-  g.arc(44, 20, 20, 0, 2 * Math.PI);
-  g.fill();
-  g.fillStyle = "#ffffff";
-  g.font = "bold 28px system-ui, sans-serif";
-  g.textAlign = "center";
-  g.textBaseline = "middle";
-  g.fillText(n > 9 ? "9+" : String(n), 44, 22);
-  return c.toDataURL("image/png");
-}
-
-const canNotify = () => typeof Notification === "function" && typeof Notification.requestPermission === "function";
-
-function notify() {
-  if (!canNotify() || Notification.permission !== "granted") return;
-  const n = unseen.length;
-  const from = mode === "desktop" ? "From your phone" : "From your computer";
-  try {
-    notification?.close();
-    notification = new Notification(n === 1 ? `Received ${unseen[0]}` : `${n} files received`, {
-      body: n === 1 ? from : `${from}: ${unseen.slice(-3).join(", ")}${n > 3 ? "…" : ""}`,
-      tag: "roomcast-arrivals", // one notification, updated, not a pile
-      icon: "/favicon.svg",
-    });
-    notification.onclick = () => {
-      window.focus();
-      notification?.close();
-    };
-  } catch {
-    notification = null; // Android Chrome: only a service worker may show one
-  }
-}
-
-/** "Notify me when files arrive": the browser is asked only when the user clicks it. */
-function showNotifyControl() {
-  const b = $("notify");
-  const note = $("notify-state");
-  if (!canNotify()) {
-    b.hidden = note.hidden = true; // no notifications here (plain-HTTP pages have none)
-    return;
-  }
-  const p = Notification.permission;
-  const asked = !!note.dataset.asked;
-  b.hidden = p !== "default";
-  // Before any click only "on" is worth saying; after one, what came of it.
-  note.hidden = p !== "granted" && !asked;
-  note.textContent = {
-    granted: "Notifications on ✓",
-    denied: "Notifications are blocked for this page in the browser's settings",
-    default: "Not allowed yet: your browser may ask beside the address bar",
-  }[p];
-}
-
-function setupNotify() {
-  showNotifyControl();
-  $("notify").addEventListener("click", async () => {
-    const note = $("notify-state");
-    note.dataset.asked = "1";
-    note.textContent = "Answer your browser's question to turn notifications on";
-    note.hidden = false;
-    try {
-      await Notification.requestPermission();
-    } catch {}
-    showNotifyControl();
-  });
-}
-
-// The phone: what the computer sends lands at the top of the page, with a notice.
-let phoneNews = [];
-
-function showPhoneNotice(name) {
-  phoneNews.push(name);
-  const more = phoneNews.length - 1;
-  $("phone-notice-text").textContent = `New from your computer: ${name}${more ? ` and ${more} more` : ""}`;
-  $("phone-notice").hidden = false;
-}
-
-function setupPhoneNotice() {
-  const hide = () => {
-    phoneNews = [];
-    $("phone-notice").hidden = true;
-  };
-  $("phone-notice-dismiss").addEventListener("click", hide);
-  $("phone-notice-show").addEventListener("click", () => {
-    $("received-section").scrollIntoView({ block: "start" });
-    $("received").querySelector("li")?.focus({ preventScroll: true });
-    hide();
-  });
-}
-
-/**
- * Arrow keys in a list of rows: one row is in the tab order at a time (roving tabindex); Up and
- * Down (and Left and Right in the gallery's grid) move between rows, Home and End to the ends.
- * `item(li)` is the element of a row that takes the focus; `with(li)` the controls that follow
- * it in and out of the tab order (the gallery's ×).
- */
-function roving(list, { item = (li) => li, with: companions = () => [], grid = false } = {}) {
-  let active = null;
-  let picked = false; // the user has been in the list: keep their row; until then, the newest
-  const rows = () => [...list.children].filter((li) => li.tagName === "LI" && !li.hidden);
-  const setActive = (li) => {
-    active = li;
-    for (const row of rows()) {
-      const tab = row === li ? 0 : -1;
-      item(row).tabIndex = tab;
-      for (const c of companions(row)) c.tabIndex = tab;
-    }
-  };
-  const fix = () => {
-    const all = rows();
-    setActive(picked && all.includes(active) ? active : all[0] || null);
-  };
-  new MutationObserver(fix).observe(list, { childList: true });
-  list.addEventListener("focusin", (ev) => {
-    const li = rows().find((row) => row.contains(ev.target));
-    if (!li) return;
-    picked = true;
-    if (li !== active) setActive(li);
-  });
-  const keys = { ArrowDown: 1, ArrowUp: -1, Home: -Infinity, End: Infinity, ...(grid ? { ArrowRight: 1, ArrowLeft: -1 } : {}) };
-  list.addEventListener("keydown", (ev) => {
-    const step = keys[ev.key];
-    if (step === undefined || ev.altKey || ev.ctrlKey || ev.metaKey) return;
-    if (ev.target.closest("input, select, textarea")) return;
-    const all = rows();
-    const from = all.findIndex((row) => row.contains(ev.target));
-    if (from < 0) return;
-    ev.preventDefault();
-    const to = Math.max(0, Math.min(all.length - 1, Number.isFinite(step) ? from + step : step > 0 ? all.length - 1 : 0));
-    setActive(all[to]);
-    item(all[to]).focus();
-  });
-  fix();
-}
-
-function setupArrivals() {
-  for (const ev of ["focus", "pointerdown", "keydown"]) addEventListener(ev, seen, true);
-  document.addEventListener("visibilitychange", seen);
-  for (const id of ["desktop-outgoing", "desktop-incoming", "phone-outgoing", "phone-incoming", "received"]) roving($(id));
-  roving($("gallery"), { item: (li) => li.querySelector(".thumb"), with: (li) => li.querySelectorAll(".thumb-remove"), grid: true });
-  if (mode === "desktop") setupNotify();
-  else setupPhoneNotice();
-}
-
 // ---- desktop page -------------------------------------------------------------------------
 
 const LOOPBACK = /^(localhost|.*\.localhost|127(\.\d+){3}|\[::1\])$/i;
@@ -1409,7 +935,7 @@ else {
   setupPhone();
   setupForget();
 }
-setupArrivals();
+setupArrivals(mode);
 const forgotten = mode === "phone" && roomValid && load(forgottenKey(room)) === "1";
 if (forgotten) showLeft(true);
 // Another tab of this browser took the seat (4001): this one stays quiet until asked.
