@@ -10,7 +10,7 @@
 
 import { Connection } from "./connection.js";
 import { TransferEngine, decodeLegacy, randomHex } from "./transfer.js";
-import { putFile, listFiles, removeFile, clearFiles, putPartial, putChunks, storageFree, listPartials, readChunks, dropPartial, putOutgoing, listOutgoing, removeOutgoing } from "./store.js";
+import { putFile, listFiles, removeFile, clearFiles, putPartial, putChunks, storageFree, listPartials, readChunks, dropPartial, putOutgoing, listOutgoing, removeOutgoing, clearOutgoing } from "./store.js";
 import { $, el, extension, formatBytes, formatTime, isImage, load, store } from "./ui.js";
 import { decodes, fileCard, typeName } from "./filekind.js";
 import { announce, arrived, setupArrivals } from "./notice.js";
@@ -154,6 +154,8 @@ function onConnState(state) {
   $("conn").dataset.state = state;
   $("conn-text").textContent = text;
   $("replaced").hidden = state !== "replaced";
+  // Forgetting is done where the seat is: a tab that another tab replaced holds nothing to leave.
+  if (mode === "phone") $("forget").hidden = state === "replaced";
   showPeers();
 }
 
@@ -217,6 +219,7 @@ function showPeers() {
 // browser's storage (they would double the disk used and may not fit): their rows say so.
 const KEEP_OUTGOING_MAX = 1024 ** 3;
 
+let keepSeq = 0;
 function keepOutgoing(t) {
   if (t.replacedBy || t.state === "delivered" || t.state === "cancelled") {
     if (t.kept) removeOutgoing(t.xfer).catch(() => {});
@@ -225,7 +228,8 @@ function keepOutgoing(t) {
   }
   if (t.kept || t.keeping || t.size > KEEP_OUTGOING_MAX || !t.xfer) return;
   t.keeping = true;
-  const rec = { xfer: t.xfer, name: t.name, mime: t.mime, size: t.size, created: t.created, blob: t.file };
+  // `order`: the pick order, even for files picked in the same millisecond.
+  const rec = { xfer: t.xfer, room, name: t.name, mime: t.mime, size: t.size, created: t.created, order: t.order ?? Date.now() + (keepSeq++ % 1000) / 1000, blob: t.file };
   putOutgoing(fileScope, rec).then(
     () => {
       t.keeping = false;
@@ -246,17 +250,25 @@ async function restoreOutgoing() {
     return;
   }
   for (const rec of recs) {
+    if (rec.room !== room) continue; // picked for another room: it waits for that one
     if (!(rec.blob instanceof Blob) || rec.blob.size !== rec.size) {
       removeOutgoing(rec.xfer).catch(() => {});
       continue;
     }
-    engine.send(rec.blob, rec.name, rec.mime, { xfer: rec.xfer, created: rec.created, kept: true });
+    engine.send(rec.blob, rec.name, rec.mime, { xfer: rec.xfer, created: rec.created, order: rec.order, kept: true });
   }
 }
 
-/** Something is being sent or waits to be: leaving the page asks first. */
+/** Something is being sent or waits to be (or is still being resized): leaving asks first. */
+let preparing = 0;
 function sending() {
-  return engine.outgoing.some((t) => ["queued", "sending", "waiting", "preparing"].includes(t.state));
+  return preparing > 0 || engine.outgoing.some((t) => ["queued", "sending", "waiting"].includes(t.state));
+}
+
+/** Stops sending to this room, in this page and from storage (New room, Forget this computer). */
+function dropOutgoing(r) {
+  for (const t of engine.outgoing) engine.cancel(t);
+  clearOutgoing(fileScope, r).catch(() => {});
 }
 addEventListener("beforeunload", (ev) => {
   if (!sending()) return;
@@ -352,16 +364,21 @@ function renderOutgoing(t) {
 }
 
 async function sendFiles(files, { resize = 0, quality = 0.85 } = {}) {
+  preparing += files.length; // until each is the engine's (and kept): leaving asks first
   for (const file of files) {
-    if (resize > 0 && isImage(file.type)) {
-      const pending = { name: file.name, size: file.size, state: "preparing", file };
-      renderOutgoing(pending);
-      let out = file;
-      try {
-        out = await downscale(file, resize, quality);
-      } catch {}
-      engine.send(out, out.name, out.type, { ui: pending.ui });
-    } else engine.send(file);
+    try {
+      if (resize > 0 && isImage(file.type)) {
+        const pending = { name: file.name, size: file.size, state: "preparing", file };
+        renderOutgoing(pending);
+        let out = file;
+        try {
+          out = await downscale(file, resize, quality);
+        } catch {}
+        engine.send(out, out.name, out.type, { ui: pending.ui });
+      } else engine.send(file);
+    } finally {
+      preparing--;
+    }
   }
 }
 
@@ -719,7 +736,7 @@ async function originChoices() {
     const lan = (info && Array.isArray(info.lan) ? info.lan : []).filter(good);
     if (lan.length) return { choices: lan, note: "" };
     const why = info && UNREACHABLE[info.lan_unreachable];
-    if (why) return { choices: [], note: "", unreachable: why };
+    if (why) return { choices: [], note: "", unreachable: why, listensEverywhere: info.lan_unreachable === "no-lan-address" };
     return {
       choices: [location.origin],
       note:
@@ -770,7 +787,7 @@ async function setupDesktop() {
   $("link").addEventListener("focus", () => $("link").select());
   $("copy-link").addEventListener("click", () => copyText($("link"), $("copy-link")));
   $("new-room").addEventListener("click", () => {
-    for (const t of engine.outgoing) engine.cancel(t);
+    dropOutgoing(room);
     conn.leave();
     room = randomHex(16);
     store(DESKTOP_ROOM_KEY, room);
@@ -849,6 +866,7 @@ async function setupDesktop() {
   $("origin-note").hidden = !o.note;
   $("origin-note").textContent = o.note;
   $("unreachable-why").textContent = o.unreachable || "";
+  $("fix-host").hidden = !!o.listensEverywhere; // it does already: only the public URL is left
   showLink();
 }
 
@@ -911,7 +929,7 @@ function setupForget() {
   $("forget-no").addEventListener("click", () => ($("forget-confirm").hidden = true));
   $("forget-yes").addEventListener("click", () => {
     $("forget-confirm").hidden = true;
-    for (const t of engine.outgoing) engine.cancel(t);
+    dropOutgoing(room);
     conn?.leave();
     conn = null;
     peers.clear();

@@ -8,12 +8,24 @@ import { el, extension, formatBytes, isImage } from "./ui.js";
 const DECODE_MAX = 200 * 1000 ** 2;
 const decodeResults = new WeakMap(); // Blob → Promise<boolean>
 
+const DECODES_AT_ONCE = 2;
+let decoding = 0;
+const waiting = [];
+const decodeSlot = () =>
+  decoding < DECODES_AT_ONCE ? (decoding++, Promise.resolve()) : new Promise((go) => waiting.push(go));
+function decodeDone() {
+  const next = waiting.shift();
+  if (next) next();
+  else decoding--;
+}
+
 /** Resolves true when `blob` decodes as an image in this browser (cached per Blob). */
 export function decodes(blob, mime) {
   if (!blob || !isImage(mime || blob.type) || blob.size > DECODE_MAX) return Promise.resolve(false);
   let p = decodeResults.get(blob);
   if (!p) {
     p = (async () => {
+      await decodeSlot(); // a few at a time: a gallery of 12 MP photos is not decoded at once
       const url = URL.createObjectURL(blob);
       try {
         const img = new Image();
@@ -24,6 +36,7 @@ export function decodes(blob, mime) {
         return false;
       } finally {
         URL.revokeObjectURL(url);
+        decodeDone();
       }
     })();
     decodeResults.set(blob, p);

@@ -6,7 +6,7 @@
 // Files still arriving are kept chunk by chunk ("partial": the offer's facts by xfer;
 // "chunks": {xfer, index, data: Blob}), so a reloaded page goes on from what it had stored.
 // Chunks are stored as Blobs: the browser keeps those on disk and hands back handles, not bytes.
-// Files being sent are kept too ("outgoing": {xfer, scope, name, mime, size, created, blob}),
+// Files being sent are kept too ("outgoing": {xfer, scope, room, name, mime, size, created, blob}),
 // so a reloaded page sends what was picked before, under the same transfer id, from where the
 // receiver is; each goes once it is delivered or cancelled.
 // Every call resolves only once its transaction has committed (durability "strict" where the
@@ -69,7 +69,8 @@ async function run(mode, fn, stores = FILES, durability = "strict") {
     const req = fn(tx.objectStore(first), tx);
     if (req) req.onsuccess = () => (result = req.result);
     tx.oncomplete = () => resolve(result);
-    tx.onerror = () => reject(tx.error);
+    // A request's error is on the event (tx.error is set only once the abort follows).
+    tx.onerror = (ev) => reject(ev.target?.error || tx.error || new Error("IndexedDB error"));
     tx.onabort = () => reject(tx.error || new Error("transaction aborted"));
   });
 }
@@ -178,9 +179,10 @@ export async function readChunks(xfer) {
 export function dropPartial(xfer) {
   return run("readwrite", (s, tx) => {
     s.delete(xfer);
-    const owner = tx.objectStore(FILES).index("xfer").count(xfer);
-    owner.onsuccess = () => {
-      if (owner.result === 0) tx.objectStore(CHUNKS).delete(chunkRange(xfer));
+    const owners = tx.objectStore(FILES).index("xfer").getAll(xfer);
+    owners.onsuccess = () => {
+      // Only a chunked file is made of these chunks; one kept as a single blob is not.
+      if (!owners.result.some((rec) => rec.chunked)) tx.objectStore(CHUNKS).delete(chunkRange(xfer));
     };
     return null;
   }, [PARTIAL, CHUNKS, FILES], "relaxed");
@@ -196,9 +198,14 @@ export function putOutgoing(scope, rec) {
 /** The files of `scope` still to send, in the order they were picked. */
 export async function listOutgoing(scope) {
   const all = (await run("readonly", (s) => s.index("scope").getAll(scope), OUTGOING)) || [];
-  return all.sort((a, b) => a.created - b.created || (a.xfer < b.xfer ? -1 : 1));
+  return all.sort((a, b) => (a.order ?? a.created) - (b.order ?? b.created) || (a.xfer < b.xfer ? -1 : 1));
 }
 
 export function removeOutgoing(xfer) {
   return run("readwrite", (s) => s.delete(xfer), OUTGOING, "relaxed");
+}
+
+/** Forgets every file kept for sending to room `room` (New room, Forget this computer). */
+export async function clearOutgoing(scope, room) {
+  for (const rec of await listOutgoing(scope)) if (rec.room === room) await removeOutgoing(rec.xfer);
 }

@@ -18,6 +18,8 @@ const BATCH = 4; // chunks a receiver writes to storage in one transaction (≤ 
 const BATCH_WAIT_MS = 15; // ... or fewer, when no more came for this long
 export const HEADER_BYTES = 24;
 const MAX_CHUNK_SIZE = 8 * 1024 * 1024;
+const MIN_CHUNK_SIZE = 16 * 1024; // an offer sets what the receiver allocates per chunk: not 1 byte
+const MAX_MEMORY_KEPT = 64 * 1024 * 1024; // a file storage will not take is kept in memory up to this
 const MAX_FILE_SIZE = 2 ** 42; // 4 TiB: keeps chunk counts well inside uint32
 const STALL_MS = 8_000; // no acknowledgement this long while chunks are in flight: probe the link
 const GIVE_UP_MS = 120_000; // no progress at all this long: fail (the user can retry)
@@ -84,8 +86,12 @@ export function decodeLegacy(buffer) {
   return { meta, bytes: buffer.slice(4 + n) };
 }
 
+// Control, direction-changing and zero-width characters would let "invoice\u202Efdp.exe" show
+// as "invoiceexe.pdf": they are replaced, like path separators.
 const cleanName = (s) =>
-  (typeof s === "string" && s.trim() ? s : "file").replace(/[\u0000-\u001f\u007f/\\]/g, "_").slice(0, 200);
+  (typeof s === "string" && s.trim() ? s : "file")
+    .replace(/[\u0000-\u001f\u007f-\u009f/\\\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/g, "_")
+    .slice(0, 200);
 const cleanMime = (s) => (typeof s === "string" && /^[\w.+-]+\/[\w.+-]+$/.test(s) ? s.toLowerCase() : "");
 
 /**
@@ -247,6 +253,12 @@ export class TransferEngine {
 
   offer(t, to) {
     t.ask++;
+    // Each receiver's answer is matched against the offer it was sent last: a later offer to
+    // another receiver does not make this one's answer stale.
+    for (const id of to) {
+      const x = t.targets.get(id);
+      if (x) x.ask = t.ask;
+    }
     this.text({
       type: "file-offer",
       v: 1,
@@ -358,7 +370,7 @@ export class TransferEngine {
     if (!tg || !Number.isInteger(msg.next) || msg.next < 0 || msg.next > t.chunks) return;
     const now = Date.now();
     t.lastAckAt = now;
-    if (msg.ask === t.ask && !tg.known) {
+    if (msg.ask !== undefined && msg.ask === tg.ask && !tg.known) {
       // The answer to our latest offer is what the receiver holds now, even if that is less
       // than it said before (a reloaded page that has nothing): go on from there.
       tg.known = true;
@@ -437,7 +449,7 @@ export class TransferEngine {
     t.refused = [...(t.refused || []), { id: msg.from, need, free }];
     if (t.targets.size === 0) {
       const mb = (n) => `${Math.ceil(n / 1e6)} MB`;
-      this.finish(t, "failed", `not enough space on the receiver (${mb(need)} needed${free === null ? "" : `, ${mb(free)} free`})`);
+      this.fail(t, `not enough space on the receiver (${mb(need)} needed${free === null ? "" : `, ${mb(free)} free`})`);
       return;
     }
     if (!this.maybeDelivered(t)) {
@@ -466,7 +478,7 @@ export class TransferEngine {
     const size = meta.size;
     const cs = msg.chunk_size;
     if (!Number.isSafeInteger(size) || size < 0 || size > MAX_FILE_SIZE) return;
-    if (!Number.isInteger(cs) || cs < 1 || cs > MAX_CHUNK_SIZE) return;
+    if (!Number.isInteger(cs) || cs < MIN_CHUNK_SIZE || cs > MAX_CHUNK_SIZE) return;
     if (msg.chunks !== Math.ceil(size / cs)) return;
     this.ignored.delete(msg.xfer);
     this.reportedUnknown.delete(msg.xfer);
@@ -487,6 +499,7 @@ export class TransferEngine {
       this.keepPartial(r);
       this.checkSpace(r);
     }
+    if (r.size !== size || r.chunkSize !== cs || r.chunks !== msg.chunks) return; // not the same file
     r.from = msg.from;
     if (r.state === "no-space") {
       this.text({ type: "file-refused", xfer: r.xfer, from: me, to: r.from, reason: "no-space", ...r.noSpace });
@@ -536,6 +549,12 @@ export class TransferEngine {
     const want = c.index === r.chunks - 1 ? r.size - c.index * r.chunkSize : r.chunkSize;
     if (c.data.byteLength !== want) return;
     if (r.have[c.index] !== 0) return; // a duplicate after a reconnect is dropped here
+    // No honest sender runs more than a window ahead of what this receiver acknowledged; what
+    // does is dropped (sent again once the window reaches it), so memory stays bounded.
+    if (c.index >= r.next + WINDOW) {
+      r.beyondWindow = (r.beyondWindow || 0) + 1;
+      return;
+    }
     r.have[c.index] = 1;
     r.bytes += want;
     r.pending.set(c.index, c.data);
@@ -586,7 +605,8 @@ export class TransferEngine {
     await write;
     r.flushing = false;
     if (this.incoming.get(r.xfer) !== r || (r.state !== "receiving" && r.state !== "interrupted")) return;
-    if (full) {
+    if (full || (!kept && (r.memBytes || 0) + batch.reduce((n, [, d]) => n + d.byteLength, 0) > MAX_MEMORY_KEPT)) {
+      // Storage is full, or fails and the file would not fit in the memory we allow instead.
       this.refuse(r, { need: r.size, free: null });
       return;
     }
@@ -597,6 +617,7 @@ export class TransferEngine {
       } else {
         r.have[i] = 3;
         r.mem.set(i, data);
+        r.memBytes = (r.memBytes || 0) + data.byteLength;
       }
     }
     const before = r.next;
@@ -742,7 +763,8 @@ export class TransferEngine {
 
   onCancel(msg) {
     const r = this.incoming.get(msg.xfer);
-    if (!r || r.state === "storing") return;
+    // A refused file keeps its row (it says why) until dismissed; its data is already gone.
+    if (!r || r.state === "storing" || r.state === "no-space") return;
     this.forgetPartial(r);
     this.io.onIncoming?.(r);
   }

@@ -62,32 +62,49 @@ std::vector<std::string> lan_origins(std::vector<interface_address> const& addrs
     return v4;
 }
 
+namespace {
+
+/** An address as bytes (4 or 16), IPv4-mapped IPv6 as IPv4; empty when `text` is none. */
+std::string address_bytes(std::string const& text) {
+    in_addr v4{};
+    if (inet_pton(AF_INET, text.c_str(), &v4) == 1)
+        return std::string(reinterpret_cast<char const*>(&v4), sizeof v4);
+    in6_addr v6{};
+    if (inet_pton(AF_INET6, text.c_str(), &v6) != 1) return {};
+    if (IN6_IS_ADDR_V4MAPPED(&v6)) return std::string(reinterpret_cast<char const*>(&v6) + 12, 4);
+    return std::string(reinterpret_cast<char const*>(&v6), sizeof v6);
+}
+
+}  // namespace
+
 reachable reachable_origins(std::string_view listen_host,
                             std::vector<interface_address> const& addrs, std::uint16_t port,
                             std::string_view scheme) {
     std::string host(listen_host);
     if (host.size() > 2 && host.front() == '[' && host.back() == ']')
         host = host.substr(1, host.size() - 2);
-    in6_addr v6{};
-    in_addr v4{};
-    bool const is_v4 = inet_pton(AF_INET, host.c_str(), &v4) == 1;
-    bool const is_v6 = !is_v4 && inet_pton(AF_INET6, host.c_str(), &v6) == 1;
+    // Compared as bytes, not text: 2001:DB8::5, 2001:db8:0::5 and ::ffff:192.168.1.20 name
+    // the addresses the interfaces list as 2001:db8::5 and 192.168.1.20.
+    auto const bytes = address_bytes(host);
+    bool const is_v4 = bytes.size() == 4;
+    bool const is_v6 = bytes.size() == 16;
     reachable out;
-    if ((is_v4 && v4.s_addr == htonl(INADDR_ANY)) || (is_v6 && IN6_IS_ADDR_UNSPECIFIED(&v6))) {
+    if (bytes.find_first_not_of('\0') == std::string::npos && !bytes.empty()) {  // 0.0.0.0, ::
         for (auto& o : lan_origins(addrs, port, scheme))
             if (is_v6 || o.find('[') == std::string::npos) out.origins.push_back(std::move(o));
         if (out.origins.empty()) out.why = "no-lan-address";
         return out;
     }
-    if ((is_v4 && (ntohl(v4.s_addr) >> 24) == 127) || (is_v6 && IN6_IS_ADDR_LOOPBACK(&v6)) ||
-        host == "localhost") {
+    static constexpr char v6_loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    if ((is_v4 && bytes[0] == 127) || (is_v6 && bytes == std::string(v6_loopback, 16))) {
         out.why = "loopback-only";
         return out;
     }
-    auto const usable = lan_addresses(addrs);
-    if ((is_v4 || is_v6) && std::find(usable.begin(), usable.end(), host) != usable.end()) {
-        out.origins.push_back(std::string(scheme) + "://" + (is_v6 ? "[" + host + "]" : host) +
-                              ":" + std::to_string(port));
+    for (auto const& u : lan_addresses(addrs)) {
+        if (bytes.empty() || address_bytes(u) != bytes) continue;
+        bool const six = u.find(':') != std::string::npos;
+        out.origins.push_back(std::string(scheme) + "://" + (six ? "[" + u + "]" : u) + ":" +
+                              std::to_string(port));
         return out;
     }
     out.why = "not-lan";

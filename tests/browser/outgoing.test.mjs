@@ -47,3 +47,31 @@ test("the phone reloads mid-transfer with two more files queued: all three arriv
   assert.deepEqual(errors, []);
   await close();
 });
+
+test("a file picked in one room is kept for that room only: another room's page does not send it", { timeout: 60_000 }, async () => {
+  const { server, desktop, phone, phoneCtx, errors, close } = await pair();
+  const other = await phoneCtx.newPage(); // a second room, whose computer is not there
+  await other.goto(`${server.url}/?room=another-room-0123456789abcdef`, { timeout: 15000 });
+  await other.locator("#phone-state", { hasText: "Waiting for your computer" }).waitFor({ timeout: 10000 });
+  await other.setInputFiles("#choose-files", { name: "for-the-other.txt", mimeType: "text/plain", buffer: Buffer.from("not for room A") });
+  await other.waitForFunction(() => window.__roomcast.outgoing().length === 1, null, { timeout: 5000 });
+  other.on("dialog", (d) => d.accept());
+  await other.close({ runBeforeUnload: true });
+
+  // The paired room's page, reloaded: it restores only what was picked for it.
+  phone.on("dialog", (d) => d.accept());
+  await phone.reload({ timeout: 15000 });
+  await phone.getByText("Connected to your computer").waitFor({ timeout: 10000 });
+  assert.deepEqual(await phone.evaluate(() => window.__roomcast.outgoing()), []);
+  const mine = Buffer.from("for room A");
+  await phone.setInputFiles("#choose-files", { name: "mine.txt", mimeType: "text/plain", buffer: mine });
+  await phone.locator("#phone-outgoing li[data-state=delivered]", { hasText: "mine.txt" }).waitFor({ timeout: 20000 });
+  assert.deepEqual(await receivedHashes(desktop), { "mine.txt": sha256(mine) }, "room A got only its own file");
+
+  // The other room's page, opened again, still has its file waiting.
+  const back = await phoneCtx.newPage();
+  await back.goto(`${server.url}/?room=another-room-0123456789abcdef`, { timeout: 15000 });
+  await back.waitForFunction(() => window.__roomcast.outgoing().some((t) => t.name === "for-the-other.txt"), null, { timeout: 10000 });
+  assert.deepEqual(errors, []);
+  await close();
+});

@@ -69,7 +69,7 @@ TEST(Origins, ALinkIsOfferedOnlyWhereTheServerListens) {
         {"docker0", "172.17.0.1", false, true, false},
     };
     // HOST=127.0.0.1 (the issue: the QR pointed at a LAN address where nothing listened).
-    for (auto const* h : {"127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"}) {
+    for (auto const* h : {"127.0.0.1", "127.0.0.2", "::1", "[::1]", "::ffff:127.0.0.1"}) {
         auto const r = reachable_origins(h, addrs, 3000);
         EXPECT_TRUE(r.origins.empty()) << h;
         EXPECT_EQ(r.why, "loopback-only") << h;
@@ -82,7 +82,13 @@ TEST(Origins, ALinkIsOfferedOnlyWhereTheServerListens) {
               v{"https://192.168.1.20:443"});
     EXPECT_EQ(reachable_origins("2001:db8::5", addrs, 3000).origins,
               v{"http://[2001:db8::5]:3000"});
+    // The same addresses written otherwise: compared as addresses, not as text.
+    EXPECT_EQ(reachable_origins("2001:DB8:0::5", addrs, 3000).origins,
+              v{"http://[2001:db8::5]:3000"});
+    EXPECT_EQ(reachable_origins("::ffff:192.168.1.20", addrs, 3000).origins,
+              v{"http://192.168.1.20:3000"});
     EXPECT_EQ(reachable_origins("172.17.0.1", addrs, 3000).why, "not-lan");  // a bridge
+    EXPECT_EQ(reachable_origins("not an address", addrs, 3000).why, "not-lan");
     auto const none = reachable_origins("0.0.0.0", {{"lo", "127.0.0.1", false, true, true}}, 3000);
     EXPECT_TRUE(none.origins.empty());
     EXPECT_EQ(none.why, "no-lan-address");
