@@ -19,7 +19,7 @@ if ! podman image exists docker.io/library/debian:bookworm; then
   podman import "$tar" docker.io/library/debian:bookworm >/dev/null
   rm -f "$tar"
 fi
-podman build --format docker --network=host -t roomcast:smoke .
+podman build --format docker --network=host --build-arg UNIT_TESTS=0 -t roomcast:smoke .
 echo "image size: $(podman image inspect roomcast:smoke --format '{{.Size}}') bytes"
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
