@@ -81,7 +81,10 @@ std::string prometheus_text(stats const& s, gauges const& g, char const* version
             static_cast<double>(g.connections));
     w.gauge("websockets", "Open WebSocket connections.",
             static_cast<double>(s.websockets_open.load(std::memory_order_relaxed)));
-    w.gauge("rooms", "Rooms with at least one member.", static_cast<double>(g.rooms));
+    w.gauge("rooms", "Rooms: with a member, or locked and kept for their host.",
+            static_cast<double>(g.rooms));
+    w.gauge("rooms_dormant", "Locked rooms with no member, kept for their host.",
+            static_cast<double>(g.rooms_dormant));
     w.gauge("members", "Room members, held seats included.", static_cast<double>(g.members));
     w.gauge("seats_held", "Seats held for members whose connection dropped.",
             static_cast<double>(g.seats_held_now));
@@ -188,6 +191,24 @@ std::string prometheus_text(stats const& s, gauges const& g, char const* version
     first = true;
     for (auto const& e : se) {
         w.labelled("seat_events", "Seat lifecycle events.", "event", e.event, e.v, first);
+        first = false;
+    }
+    struct access_ev {
+        char const* event;
+        std::uint64_t v;
+    } const ae[] = {{"knock", r(s.lobby_knocks)},
+                    {"withdrawn", r(s.lobby_withdrawn)},
+                    {"admitted", r(s.lobby_admitted)},
+                    {"denied", r(s.lobby_denied)},
+                    {"room_closed", r(s.lobby_room_closed)},
+                    {"removed", r(s.members_removed)},
+                    {"locked", r(s.rooms_locked)},
+                    {"unlocked", r(s.rooms_unlocked)},
+                    {"host_proved", r(s.hosts_proved)}};
+    first = true;
+    for (auto const& e : ae) {
+        w.labelled("access_events", "Private rooms: lobby, host and lock events.", "event", e.event,
+                   e.v, first);
         first = false;
     }
     struct refusal {

@@ -28,7 +28,8 @@ struct server::impl {
     explicit impl(config c)
         : cfg(std::move(c)),
           threads(cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency())),
-          registry(cfg.max_room_members),
+          registry(cfg.max_room_members,
+                   {cfg.max_lobby, cfg.max_admissions, cfg.max_dormant_rooms, cfg.room_retention}),
           limiter(cfg.max_connections, cfg.max_connections_per_ip),
           joins(static_cast<double>(cfg.max_joins_per_minute), max_tracked_addresses),
           ctx{cfg, registry, counters, files, limiter, tracker, policy, joins},
@@ -123,6 +124,13 @@ struct server::impl {
                 }
                 registry.broadcast(r.room, r.id, protocol::encode_peer_left(r.id));
             }
+            // Locked rooms left empty past --room-retention: whoever still waits is told.
+            auto const closed = registry.expire_rooms(std::chrono::steady_clock::now());
+            for (auto const& [p, r] : closed)
+                p->access_event(rooms::access_change::room_closed, r);
+            if (!closed.empty())
+                spdlog::info("{} newcomers were waiting in locked rooms let go with no member",
+                             closed.size());
             arm_reaper();
         });
     }

@@ -47,6 +47,12 @@ struct config {
 
     // Admission
     std::size_t max_room_members = 16;
+    // Private rooms (docs/PROTOCOL.md): newcomers waiting per locked room, admissions kept per
+    // room, locked rooms kept with no member, and for how long.
+    std::size_t max_lobby = 8;
+    std::size_t max_admissions = 32;
+    std::size_t max_dormant_rooms = 1000;
+    std::chrono::milliseconds room_retention{24 * 3600 * 1000};
     std::size_t max_connections = 100000;
     std::size_t max_connections_per_ip = 256;
 

@@ -11,7 +11,8 @@ namespace roomcast {
 struct gauges {
     std::uint64_t connections = 0;  // admitted TCP connections (HTTP and WebSocket)
     std::uint64_t rooms = 0;
-    std::uint64_t members = 0;  // room members, held seats included
+    std::uint64_t rooms_dormant = 0;  // locked rooms with no member, kept for their host
+    std::uint64_t members = 0;        // room members, held seats included
     std::uint64_t seats_held_now = 0;
     double uptime_seconds = 0;
     bool ready = true;

@@ -93,6 +93,17 @@ struct stats {
     counter seats_taken_over{0};  // a live seat taken by a newer connection with its token
     counter frames_replayed{0};
 
+    // Private rooms (host, lock, lobby).
+    counter lobby_knocks{0};       // joins that waited in a locked room's lobby
+    counter lobby_withdrawn{0};    // ... and stopped waiting (closed, left, joined elsewhere)
+    counter lobby_admitted{0};     // ... let in by the host (admit, or unlock)
+    counter lobby_denied{0};       // ... refused by the host (closed 4003)
+    counter lobby_room_closed{0};  // ... whose dormant room was let go (closed 4005)
+    counter members_removed{0};    // members the host removed (closed 4004)
+    counter rooms_locked{0};
+    counter rooms_unlocked{0};
+    counter hosts_proved{0};  // joins that took the host role with a host token
+
     latency_histogram relay_latency;
 
     memory_budget memory{std::size_t{1} << 30};  // the process budget (limit set at start)

@@ -21,6 +21,12 @@ namespace {
 
 using json = nlohmann::json;
 
+// The client types the server acts on (parsed in full) rather than relays.
+constexpr bool is_server_handled(std::string_view t) noexcept {
+    return t == "join" || t == "leave" || t == "lock" || t == "unlock" || t == "admit" ||
+           t == "deny" || t == "remove";
+}
+
 // Every type parse() routes on is one the envelope scan decodes.
 static_assert(std::all_of(reserved_types.begin(), reserved_types.end(),
                           [](std::string_view t) { return t.size() <= max_type_length; }));
@@ -31,7 +37,7 @@ static_assert(std::string_view("leave").size() <= max_type_length);
 // string is materialised, which is what made this too slow for relayed frames.
 class envelope_sax {
   public:
-    enum class field { none, type, room, resume };
+    enum class field { none, type, room, resume, host_token, admission, name, id };
     struct slot {
         bool present = false;
         bool is_string = false;
@@ -40,15 +46,37 @@ class envelope_sax {
 
     bool top_is_object = false;
     bool any_value = false;
-    slot type, room, resume;
+    slot type, room, resume, host_token, admission, name;
+    // "id": present, and a non-negative integer (its value) or something else.
+    bool id_present = false;
+    bool id_is_integer = false;
+    std::uint64_t id = 0;
 
     bool null() { return scalar(); }
     bool boolean(bool) { return scalar(); }
-    bool number_integer(json::number_integer_t) { return scalar(); }
-    bool number_unsigned(json::number_unsigned_t) { return scalar(); }
+    bool number_integer(json::number_integer_t v) {
+        if (v >= 0) return number_unsigned(static_cast<json::number_unsigned_t>(v));
+        return scalar();
+    }
+    bool number_unsigned(json::number_unsigned_t v) {
+        if (depth_ == 1 && current_ == field::id) {
+            id_present = true;
+            id_is_integer = true;
+            id = v;
+            current_ = field::none;
+            first_value();
+            return true;
+        }
+        return scalar();
+    }
     bool number_float(json::number_float_t, json::string_t const&) { return scalar(); }
     bool binary(json::binary_t&) { return scalar(); }
     bool string(json::string_t& s) {
+        if (depth_ == 1 && current_ == field::id) {
+            mark_non_string();
+            first_value();
+            return true;
+        }
         if (depth_ == 1 && current_ != field::none) {
             slot& sl = slot_for(current_);
             sl.present = true;
@@ -87,6 +115,14 @@ class envelope_sax {
             current_ = field::room;
         else if (k == "resume")
             current_ = field::resume;
+        else if (k == "host_token")
+            current_ = field::host_token;
+        else if (k == "admission")
+            current_ = field::admission;
+        else if (k == "name")
+            current_ = field::name;
+        else if (k == "id")
+            current_ = field::id;
         return true;
     }
     bool parse_error(std::size_t, std::string const&, nlohmann::detail::exception const&) {
@@ -94,7 +130,22 @@ class envelope_sax {
     }
 
   private:
-    slot& slot_for(field f) { return f == field::type ? type : f == field::room ? room : resume; }
+    slot& slot_for(field f) {
+        switch (f) {
+            case field::type:
+                return type;
+            case field::room:
+                return room;
+            case field::host_token:
+                return host_token;
+            case field::admission:
+                return admission;
+            case field::name:
+                return name;
+            default:
+                return resume;
+        }
+    }
     void first_value() { any_value = true; }
     // A non-string value for one of our fields: present, wrong type (later values win,
     // as with JSON.parse in the browser).
@@ -108,7 +159,10 @@ class envelope_sax {
         first_value();
     }
     void mark_non_string() {
-        if (depth_ == 1 && current_ != field::none) {
+        if (depth_ == 1 && current_ == field::id) {
+            id_present = true;
+            id_is_integer = false;
+        } else if (depth_ == 1 && current_ != field::none) {
             slot& sl = slot_for(current_);
             sl.present = true;
             sl.is_string = false;
@@ -160,9 +214,32 @@ boost::system::result<message> parse_in_full(std::string_view text) {
             if (!sax.resume.is_string) return errc::bad_message;
             j.resume = std::move(sax.resume.value);
         }
+        // Tokens the server issued: the room-name alphabet (it issues hex).
+        for (auto [sl, out] :
+             {std::pair{&sax.host_token, &j.host_token}, std::pair{&sax.admission, &j.admission}}) {
+            if (!sl->present) continue;
+            if (!sl->is_string || !valid_room(sl->value)) return errc::bad_message;
+            *out = std::move(sl->value);
+        }
+        if (sax.name.present) {
+            if (!sax.name.is_string || sax.name.value.size() > max_knock_name)
+                return errc::bad_message;
+            j.name = std::move(sax.name.value);
+        }
         return message{std::move(j)};
     }
     if (type == "leave") return message{leave_msg{}};
+    if (type == "lock") return message{access_msg{access_msg::kind::lock, 0}};
+    if (type == "unlock") return message{access_msg{access_msg::kind::unlock, 0}};
+    if (type == "admit" || type == "deny" || type == "remove") {
+        // Member ids are integers below 2^53 (exact in JavaScript).
+        if (!sax.id_present || !sax.id_is_integer || sax.id >= (std::uint64_t{1} << 53))
+            return errc::bad_message;
+        auto const what = type == "admit"  ? access_msg::kind::admit
+                          : type == "deny" ? access_msg::kind::deny
+                                           : access_msg::kind::remove;
+        return message{access_msg{what, sax.id}};
+    }
     if (is_reserved_type(type)) return errc::reserved_type;
     return message{relay_msg{}};
 }
@@ -175,7 +252,7 @@ boost::system::result<message> parse(std::string_view text) {
         // A type the scan did not decode is longer than any we route on, or not ASCII (none is).
         if (!env.type_decoded) return message{relay_msg{}};
         auto const type = env.type();
-        if (type == "join" || type == "leave") {
+        if (is_server_handled(type)) {
             if (text.size() > max_envelope_bytes) return errc::bad_message;
             return parse_in_full(text);
         }
@@ -204,6 +281,69 @@ frame_ptr encode_joined(std::string_view room, std::uint64_t id,
     return reply_frame(j);
 }
 
+frame_ptr encode_joined(std::string_view room, std::uint64_t id,
+                        std::span<std::uint64_t const> peers, std::span<std::uint64_t const> away,
+                        std::string_view resume, bool resumed, joined_access const& access) {
+    json j = {{"type", server_type("joined")},
+              {"room", room},
+              {"id", id},
+              {"peers", json(std::vector<std::uint64_t>(peers.begin(), peers.end()))},
+              {"away", json(std::vector<std::uint64_t>(away.begin(), away.end()))},
+              {"resumed", resumed},
+              {"host", access.host_id},
+              {"locked", access.locked}};
+    if (!resume.empty()) j["resume"] = resume;
+    if (!access.admission.empty()) j["admission"] = access.admission;
+    if (access.host) {
+        j["host_token"] = access.host_token;
+        json lobby = json::array();
+        for (auto const& [who, name] : access.lobby)
+            lobby.push_back({{"id", who}, {"name", name}});
+        j["lobby"] = std::move(lobby);
+    }
+    return reply_frame(j);
+}
+
+frame_ptr encode_lobby(std::string_view room, std::uint64_t id) {
+    return reply_frame(json{{"type", server_type("lobby")}, {"room", room}, {"id", id}});
+}
+
+frame_ptr encode_knock(std::uint64_t id, std::string_view name) {
+    return reply_frame(json{{"type", server_type("knock")}, {"id", id}, {"name", name}});
+}
+
+frame_ptr encode_knock_withdrawn(std::uint64_t id) {
+    return reply_frame(json{{"type", server_type("knock-withdrawn")}, {"id", id}});
+}
+
+frame_ptr encode_denied_you(std::string_view room) {
+    return reply_frame(json{{"type", server_type("denied")}, {"room", room}});
+}
+
+frame_ptr encode_denied(std::uint64_t id) {
+    return reply_frame(json{{"type", server_type("denied")}, {"id", id}});
+}
+
+frame_ptr encode_removed_you(std::string_view room) {
+    return reply_frame(json{{"type", server_type("removed")}, {"room", room}});
+}
+
+frame_ptr encode_removed(std::uint64_t id) {
+    return reply_frame(json{{"type", server_type("removed")}, {"id", id}});
+}
+
+frame_ptr encode_room_closed(std::string_view room) {
+    return reply_frame(json{{"type", server_type("room-closed")}, {"room", room}});
+}
+
+frame_ptr encode_locked(bool locked) {
+    return text_frame(json{{"type", locked ? server_type("locked") : server_type("unlocked")}});
+}
+
+frame_ptr encode_host(std::uint64_t id) {
+    return text_frame(json{{"type", server_type("host")}, {"id", id}});
+}
+
 frame_ptr encode_left(std::string_view room) {
     return reply_frame(json{{"type", server_type("left")}, {"room", room}});
 }
@@ -212,8 +352,10 @@ frame_ptr encode_peer_joined(std::uint64_t id) {
     return text_frame(json{{"type", server_type("peer-joined")}, {"id", id}});
 }
 
-frame_ptr encode_peer_left(std::uint64_t id) {
-    return text_frame(json{{"type", server_type("peer-left")}, {"id", id}});
+frame_ptr encode_peer_left(std::uint64_t id, bool removed) {
+    json j{{"type", server_type("peer-left")}, {"id", id}};
+    if (removed) j["removed"] = true;
+    return text_frame(j);
 }
 
 frame_ptr encode_peer_away(std::uint64_t id) {

@@ -28,6 +28,16 @@ class category_impl final : public boost::system::error_category {
                 return "that type is reserved for the server's own messages and is not relayed";
             case errc::server_busy:
                 return "the server is near its memory budget; try again later";
+            case errc::not_host:
+                return "only the room's host may do that";
+            case errc::unknown_id:
+                return "no such member (remove) or newcomer waiting in the lobby (admit, deny)";
+            case errc::not_locked:
+                return "the room is not locked";
+            case errc::lobby_full:
+                return "too many devices are already waiting to be let into this room";
+            case errc::in_lobby:
+                return "waiting for the host to let you in: nothing is relayed until then";
         }
         return "unknown protocol error";
     }
@@ -58,6 +68,16 @@ std::string_view wire_code(errc e) noexcept {
             return "reserved-type";
         case errc::server_busy:
             return "server-busy";
+        case errc::not_host:
+            return "not-host";
+        case errc::unknown_id:
+            return "unknown-id";
+        case errc::not_locked:
+            return "not-locked";
+        case errc::lobby_full:
+            return "lobby-full";
+        case errc::in_lobby:
+            return "in-lobby";
     }
     return "error";
 }

@@ -1,63 +1,67 @@
 #include "roomcast/rooms/room_registry.hpp"
 
+#include "room.hpp"
+
 #include <openssl/crypto.h>
 
 #include <algorithm>
 
 namespace roomcast::rooms {
 
-struct member {
-    std::uint64_t id;
-    std::weak_ptr<peer> p;
-    // Who `p` is, for identity checks only (never dereferenced: it may be mid-destruction).
-    peer const* holder = nullptr;
-    std::string token;
-    // Set while the member's connection is gone: the seat (owned here) stands in for it.
-    std::shared_ptr<away_seat> away;
-    room_registry::clock::time_point deadline{};
-    bool claimed = false;  // a resuming connection is taking the seat back
-};
-using member_list = std::vector<member>;
-
-// The member list is replaced, never modified, so a broadcast can walk its snapshot with no
-// lock held while joins and leaves build the next version.
-class room {
-  public:
-    explicit room(std::string n) : name(std::move(n)), members(std::make_shared<member_list>()) {}
-
-    std::string const name;
-    mutable std::mutex mutex;                    // guards `members` (the pointer)
-    std::shared_ptr<member_list const> members;  // written under the registry lock too
-};
-
 boost::system::result<join_result> room_registry::join(std::string const& name,
                                                        std::shared_ptr<peer> const& p,
-                                                       std::string token) {
+                                                       std::string token, join_access access) {
     seat_releaser later;  // after the lock: destroyed after it
     std::lock_guard lock(mutex_);
     auto& slot = rooms_[name];
-    if (!slot) slot = std::make_shared<room>(name);
+    bool const created = !slot;
+    if (created) {
+        slot = std::make_shared<room>(name);
+        slot->host_token =
+            access.host_token.empty() ? std::move(access.fresh_host_token) : access.host_token;
+    }
     room_handle const rh = slot;  // `slot` may go with the map entry below; rh keeps the room
     room& r = *rh;
+    auto forget_if_new = [&] {
+        if (created) rooms_.erase(name);
+    };
 
     join_result out;
     for (auto const& m : *r.members)
         if (m.id == p->id()) return std::make_error_code(std::errc::file_exists);
+    for (auto const& e : r.lobby)
+        if (e.id == p->id()) return std::make_error_code(std::errc::file_exists);
+    boost::system::error_code ec;
+    bool const host = created || proves_host(r, access.host_token);
+    if (!host && !admit_locked(r, p, access, out, ec)) {
+        forget_if_new();
+        if (ec) return ec;
+        out.room = rh;
+        return out;  // in the lobby
+    }
+    if (!add_member_locked(rh, p, std::move(token), out, later)) {
+        forget_if_new();
+        return protocol::errc::room_full;
+    }
+    finish_entry_locked(r, p->id(), host, access.admission, std::move(access.fresh_admission), out);
+    return out;
+}
+
+bool room_registry::add_member_locked(room_handle const& rh, std::shared_ptr<peer> const& p,
+                                      std::string token, join_result& out, seat_releaser& later) {
+    room& r = *rh;
     if (r.members->size() >= max_members_) {
         // Full: a held seat makes way for a live member, the one parked longest ago first.
         member const* oldest = nullptr;
         for (auto const& m : *r.members)
             if (m.away && !m.claimed && (!oldest || m.deadline < oldest->deadline)) oldest = &m;
-        if (!oldest) {
-            if (r.members->empty()) rooms_.erase(name);
-            return protocol::errc::room_full;
-        }
+        if (!oldest) return false;
         // (Its frames are released under this lock: the seat's own mutex and atomics only.)
         out.evicted = evicted_seat{oldest->id, oldest->away->dropped()};
         auto const id = oldest->id;
         held_.erase({&r, id});
         remove_locked(rh, id, later);
-        rooms_[name] = rh;  // back in the map if that emptied it (a room of one)
+        rooms_[r.name] = rh;  // back in the map if that emptied it (a room of one)
     }
     auto const& old = *r.members;
     out.room = rh;
@@ -76,10 +80,11 @@ boost::system::result<join_result> room_registry::join(std::string const& name,
         r.members = std::move(next);
     }
     ++members_;
-    return out;
+    wake_locked(rh);
+    return true;
 }
 
-bool room_registry::leave(room_handle const& r, std::uint64_t id, peer const* holder) {
+bool room_registry::leave(room_handle const& r, std::uint64_t id, peer const* holder, bool forget) {
     if (!r) return false;
     seat_releaser later;  // after the lock: destroyed after it
     std::lock_guard lock(mutex_);
@@ -91,6 +96,7 @@ bool room_registry::leave(room_handle const& r, std::uint64_t id, peer const* ho
     }
     if (!remove_locked(r, id, later)) return false;
     held_.erase({r.get(), id});
+    if (forget) std::erase_if(r->admissions, [id](admission const& a) { return a.member == id; });
     return true;
 }
 
@@ -116,9 +122,15 @@ bool room_registry::remove_locked(room_handle const& r, std::uint64_t id, seat_r
         r->members = std::move(next);
     }
     --members_;
+    if (id == r->host) r->host = 0;
     if (empty) {
-        auto found = rooms_.find(r->name);
-        if (found != rooms_.end() && found->second == r) rooms_.erase(found);
+        if (r->locked) {
+            make_dormant_locked(r);  // the lock outlives the host's closed tab
+        } else if (r->lobby.empty()) {
+            // (A lobby just unlocked is still entering: the room stays until it has.)
+            auto found = rooms_.find(r->name);
+            if (found != rooms_.end() && found->second == r) rooms_.erase(found);
+        }
     }
     return true;
 }
@@ -282,13 +294,18 @@ std::size_t room_registry::held_count() const {
 }
 
 broadcast_result room_registry::broadcast(room_handle const& r, std::uint64_t from,
-                                          protocol::frame_ptr const& f) {
+                                          protocol::frame_ptr const& f, bool from_member) {
     broadcast_result out;
     if (!r) return out;
     std::shared_ptr<member_list const> snapshot;
     {
         std::lock_guard rl(r->mutex);
         snapshot = r->members;
+    }
+    if (from_member && std::none_of(snapshot->begin(), snapshot->end(),
+                                    [from](member const& m) { return m.id == from; })) {
+        out.sender_absent = true;
+        return out;
     }
     for (auto const& m : *snapshot) {
         if (m.id == from) continue;

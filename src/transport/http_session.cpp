@@ -351,6 +351,7 @@ void basic_http_session<Stream>::handle(request&& req, bool has_body) {
         gauges g;
         g.connections = ctx_.limiter.total();
         g.rooms = ctx_.rooms.room_count();
+        g.rooms_dormant = ctx_.rooms.dormant_count();
         g.members = ctx_.rooms.member_count();
         g.seats_held_now = ctx_.rooms.held_count();
         g.uptime_seconds =

@@ -45,7 +45,7 @@ bool basic_ws_session<Stream>::on_message(std::string&& payload, bool text) {
     ctx_.counters.messages_in.fetch_add(1, std::memory_order_relaxed);
     if (!text) {
         if (!room_) {
-            reply_error(protocol::errc::not_joined);
+            reply_error(lobby_ ? protocol::errc::in_lobby : protocol::errc::not_joined);
             return true;
         }
         std::size_t const capacity = payload.capacity();
@@ -66,8 +66,10 @@ bool basic_ws_session<Stream>::on_message(std::string&& payload, bool text) {
                 on_join(std::move(m));
             } else if constexpr (std::is_same_v<T, protocol::leave_msg>) {
                 on_leave();
+            } else if constexpr (std::is_same_v<T, protocol::access_msg>) {
+                on_access(m);
             } else if (!room_) {
-                reply_error(protocol::errc::not_joined);
+                reply_error(lobby_ ? protocol::errc::in_lobby : protocol::errc::not_joined);
             } else {
                 std::size_t const capacity = payload.capacity();
                 relay(protocol::make_frame(std::move(payload), true, last_heard_,
@@ -85,7 +87,7 @@ bool basic_ws_session<Stream>::on_chunked_message(std::vector<protocol::payload_
     if (ignored_as_replaced()) return true;
     ctx_.counters.messages_in.fetch_add(1, std::memory_order_relaxed);
     if (!room_) {
-        reply_error(protocol::errc::not_joined);
+        reply_error(lobby_ ? protocol::errc::in_lobby : protocol::errc::not_joined);
         return true;
     }
     std::size_t capacity = 0;
@@ -137,7 +139,8 @@ bool basic_ws_session<Stream>::resume_seat(protocol::join_msg const& j) {
     leave_room(true);
     auto const old_id = id_;
     id_ = c->id;
-    auto joined = protocol::encode_joined(j.room, id_, c->others, c->away, token, true);
+    auto joined =
+        joined_frame(j.room, c->others, c->away, token, true, ctx_.rooms.describe(c->room, c->id));
     std::size_t replayed = 0;
     // The seat hands over under its own lock: the joined reply, then what it kept, then
     // whatever arrives later, all in order.
@@ -260,7 +263,14 @@ void basic_ws_session<Stream>::on_join(protocol::join_msg&& j) {
         // Already there: answer again, change nothing.
         auto who = ctx_.rooms.roster(room_);
         std::erase(who.ids, id_);
-        reply(protocol::encode_joined(j.room, id_, who.ids, who.away, resume_token_));
+        reply(joined_frame(j.room, who.ids, who.away, resume_token_, false,
+                           ctx_.rooms.describe(room_, id_)));
+        return;
+    }
+    if (lobby_ && rooms::room_registry::name(lobby_) == j.room && j.host_token.empty() &&
+        j.admission.empty()) {
+        // Already waiting there: say so again (the host was asked once).
+        reply(protocol::encode_lobby(j.room, id_));
         return;
     }
     if (ctx_.counters.memory.near_limit()) {
@@ -275,42 +285,63 @@ void basic_ws_session<Stream>::on_join(protocol::join_msg&& j) {
     }
     // Join the new room first: a refused join (room-full) leaves the connection where it was.
     auto token = detail::new_token();
-    auto joined = ctx_.rooms.join(j.room, this->shared_from_this(), token);
+    // Waiting in another room's lobby: give that up first (the id is the same, and a lobby
+    // entry holds nothing a refused join would want back).
+    if (lobby_ && rooms::room_registry::name(lobby_) != j.room) leave_lobby();
+    if (lobby_) leave_lobby();  // the same room, now with a host token or an admission
+    rooms::join_access access{j.host_token, j.admission, j.name, detail::new_token(),
+                              detail::new_token()};
+    auto joined = ctx_.rooms.join(j.room, this->shared_from_this(), token, access);
     if (!joined && joined.error() == std::errc::file_exists) {
         // Another member of that room drew the same random id (about 1 in 10^14): draw again.
         // The id names this connection in its current room too, so it leaves that first.
         leave_room(true);
         id_ = context::next_id();
-        joined = ctx_.rooms.join(j.room, this->shared_from_this(), token);
+        joined = ctx_.rooms.join(j.room, this->shared_from_this(), token, std::move(access));
     }
     if (!joined) {
-        spdlog::info("ws {} {}: room {} is full", id_, remote_, j.room);
-        reply_error(protocol::errc::room_full);
+        auto const code = joined.error() == protocol::errc::lobby_full ? protocol::errc::lobby_full
+                                                                       : protocol::errc::room_full;
+        spdlog::info("ws {} {}: room {}: {}", id_, remote_, j.room, protocol::wire_code(code));
+        reply_error(code);
         return;
     }
     leave_room(true);
+    if (joined->in_lobby) {
+        wait_in_lobby(j.room, j.name, std::move(*joined));
+        return;
+    }
     room_ = std::move(joined->room);
     resume_token_ = std::move(token);
     update_message_limit();
-    reply(protocol::encode_joined(j.room, id_, joined->others, joined->away, resume_token_));
+    reply(joined_frame(j.room, joined->others, joined->away, resume_token_, false, *joined));
     if (joined->evicted) announce_evicted(room_, *joined->evicted);
     ctx_.rooms.broadcast(room_, id_, protocol::encode_peer_joined(id_));
-    spdlog::debug("ws {} {} joined {} ({} others)", id_, remote_, j.room, joined->others.size());
+    announce_host(*joined, !j.host_token.empty());
+    spdlog::debug("ws {} {} joined {} ({} others{})", id_, remote_, j.room, joined->others.size(),
+                  joined->host ? ", host" : "");
 }
 
 template <class Stream>
 void basic_ws_session<Stream>::on_leave() {
+    if (!room_ && lobby_) {
+        std::string const name = rooms::room_registry::name(lobby_);
+        leave_lobby();
+        reply(protocol::encode_left(name));
+        return;
+    }
     if (!room_) {
         reply_error(protocol::errc::not_joined);
         return;
     }
     std::string const name = rooms::room_registry::name(room_);
-    leave_room(true);
+    leave_room(true, true);  // a deliberate leave: its admission goes too
     reply(protocol::encode_left(name));
 }
 
 template <class Stream>
-void basic_ws_session<Stream>::leave_room(bool announce) {
+void basic_ws_session<Stream>::leave_room(bool announce, bool forget) {
+    leave_lobby();
     if (!room_) return;
     auto r = std::move(room_);
     room_.reset();
@@ -320,13 +351,14 @@ void basic_ws_session<Stream>::leave_room(bool announce) {
         // Only while the seat is still ours (after a take-over it is the newer connection's),
         // and under out_mutex_ like yield_seat, so that a take-over and our leaving never cross.
         std::lock_guard lock(out_mutex_);
-        left = ctx_.rooms.leave(r, id_, this);
+        left = ctx_.rooms.leave(r, id_, this, forget);
     }
     if (left && announce) ctx_.rooms.broadcast(r, id_, protocol::encode_peer_left(id_));
 }
 
 template <class Stream>
 void basic_ws_session<Stream>::park_seat() {
+    leave_lobby();
     if (!room_) return;
     if (replaced()) {
         // The seat went to a newer connection; a room joined since is really left.
@@ -385,7 +417,14 @@ void basic_ws_session<Stream>::park_seat() {
 template <class Stream>
 void basic_ws_session<Stream>::relay(protocol::frame_ptr frame) {
     // One frame, shared by every recipient: the sender's bytes, with the header made once.
-    auto res = ctx_.rooms.broadcast(room_, id_, frame);
+    // Only while we are a member: a member the host removed relays nothing more, even before
+    // its own strand hears of the removal.
+    auto res = ctx_.rooms.broadcast(room_, id_, frame, true);
+    if (res.sender_absent) {
+        ctx_.counters.frames_dropped.fetch_add(1, std::memory_order_relaxed);
+        spdlog::debug("ws {} {}: frame not relayed: no longer a member of the room", id_, remote_);
+        return;
+    }
     if (res.delivered) ctx_.counters.frames_relayed.fetch_add(1, std::memory_order_relaxed);
     if (res.congested && res.congested->notify_when_drained(this->weak_from_this())) {
         // A recipient is over its high-water mark: stop reading so TCP pushes back on the

@@ -111,7 +111,7 @@ std::string fully_escaped(std::string_view type) {
 }
 
 TEST(CodecParse, EveryReservedTypeIsRefused) {
-    EXPECT_EQ(reserved_types.size(), 19u);
+    EXPECT_EQ(reserved_types.size(), 20u);
     for (std::string_view t : reserved_types) {
         std::string const type(t);
         EXPECT_TRUE(is_reserved_type(t)) << type;
@@ -537,9 +537,10 @@ TEST(ValidRoom, Boundaries) {
 // ---------------------------------------------------------------------------------------------
 // errc
 
-constexpr errc all_errcs[] = {errc::bad_json,     errc::bad_message, errc::bad_room,
-                              errc::not_joined,   errc::room_full,   errc::rate_limited,
-                              errc::reserved_type, errc::server_busy};
+constexpr errc all_errcs[] = {
+    errc::bad_json,     errc::bad_message,   errc::bad_room,    errc::not_joined, errc::room_full,
+    errc::rate_limited, errc::reserved_type, errc::server_busy, errc::not_host,   errc::unknown_id,
+    errc::not_locked,   errc::lobby_full,    errc::in_lobby};
 static_assert(std::size(all_errcs) == errc_count - 1);
 
 TEST(Errc, WireCodesAndMessages) {
@@ -551,7 +552,12 @@ TEST(Errc, WireCodesAndMessages) {
     EXPECT_EQ(wire_code(errc::room_full), "room-full");
     EXPECT_EQ(wire_code(errc::rate_limited), "rate-limited");
     EXPECT_EQ(wire_code(errc::reserved_type), "reserved-type");
-    EXPECT_EQ(errc_count, static_cast<int>(errc::server_busy) + 1);
+    EXPECT_EQ(wire_code(errc::not_host), "not-host");
+    EXPECT_EQ(wire_code(errc::unknown_id), "unknown-id");
+    EXPECT_EQ(wire_code(errc::not_locked), "not-locked");
+    EXPECT_EQ(wire_code(errc::lobby_full), "lobby-full");
+    EXPECT_EQ(wire_code(errc::in_lobby), "in-lobby");
+    EXPECT_EQ(errc_count, static_cast<int>(errc::in_lobby) + 1);
     for (errc e : all_errcs) {
         boost::system::error_code ec = e;  // implicit: is_error_code_enum
         EXPECT_TRUE(ec.failed());

@@ -135,6 +135,14 @@ std::vector<setting_case> const& settings() {
          [](config const& c) { return c.http_body_limit == 0; }},
         {"--http-timeout", "ROOMCAST_HTTP_TIMEOUT", "30s", "31s",
          [](config const& c) { return c.http_timeout == 30s; }},
+        {"--max-lobby", "ROOMCAST_MAX_LOBBY", "3", "4",
+         [](config const& c) { return c.max_lobby == 3; }},
+        {"--max-admissions", "ROOMCAST_MAX_ADMISSIONS", "5", "6",
+         [](config const& c) { return c.max_admissions == 5; }},
+        {"--max-dormant-rooms", "ROOMCAST_MAX_DORMANT_ROOMS", "7", "9",
+         [](config const& c) { return c.max_dormant_rooms == 7; }},
+        {"--room-retention", "ROOMCAST_ROOM_RETENTION", "2h", "3h",
+         [](config const& c) { return c.room_retention == std::chrono::hours(2); }},
         {"--max-room-members", "ROOMCAST_MAX_ROOM_MEMBERS", "2", "3",
          [](config const& c) { return c.max_room_members == 2; }},
         {"--max-connections", "ROOMCAST_MAX_CONNECTIONS", "10", "11",
@@ -284,7 +292,7 @@ TEST(Config, HelpCountsExactlyTheKnownVariables) {
         if (std::string(s.env).rfind("ROOMCAST_", 0) == 0) ++expected;
     // + ROOMCAST_QR and ROOMCAST_TLS_SELF_SIGNED, switches with tests of their own
     EXPECT_EQ(count, expected + 2);
-    EXPECT_EQ(expected, 39u);
+    EXPECT_EQ(expected, 43u);
 }
 
 TEST(Config, HelpShowsDefaults) {

@@ -17,10 +17,15 @@ enum class errc {
     rate_limited,   // too many join attempts from this address: retry after retry_after_ms
     reserved_type,  // a text message whose type is one the server sends (not relayed)
     server_busy,    // the server is near its memory budget: retry after retry_after_ms
+    not_host,       // lock, unlock, admit, deny or remove from a member that is not the host
+    unknown_id,     // admit/deny: no such newcomer in the lobby; remove: no such other member
+    not_locked,     // unlock of a room that is not locked
+    lobby_full,     // the locked room already has max-lobby newcomers waiting
+    in_lobby,       // a relay (or host request) while waiting in the lobby
 };
 
 /** One past the largest errc value (for per-code counters). */
-inline constexpr int errc_count = static_cast<int>(errc::server_busy) + 1;
+inline constexpr int errc_count = static_cast<int>(errc::in_lobby) + 1;
 
 /** The error category; its message() is the human-readable text sent to clients. */
 boost::system::error_category const& category() noexcept;

@@ -9,6 +9,15 @@
 namespace roomcast::rooms {
 
 class away_seat;
+class room;
+
+/** What the host (or the registry) decided about a member or newcomer (see access_event()). */
+enum class access_change {
+    admitted,     // the host let this lobby member in: enter the room now
+    denied,       // the host refused this lobby member
+    removed,      // the host removed this member
+    room_closed,  // the locked room this lobby member waited for was let go
+};
 
 /**
  * A member of a room, as the registry sees it (Asio's chat_participant). The registry never
@@ -36,6 +45,13 @@ class peer {
      * Returns false when it is already uncongested, in which case nothing will be called.
      */
     virtual bool notify_when_drained(std::weak_ptr<peer> /*waiter*/) { return false; }
+
+    /**
+     * The host decided about this peer in room `r` (a lobby it waits in, or a room it is a
+     * member of). Thread-safe; never called under a registry lock; the peer acts on its own
+     * strand, and ignores a change for a room it is no longer waiting for or in.
+     */
+    virtual void access_event(access_change /*what*/, std::shared_ptr<room> const& /*r*/) {}
 
     /** Called by a drained peer on one that waited for it: read again. Thread-safe. */
     virtual void resume() {}

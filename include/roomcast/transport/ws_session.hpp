@@ -15,7 +15,9 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -25,10 +27,11 @@ namespace roomcast::transport {
  * One WebSocket connection after the upgrade: the read loop (bytes → frame_reader →
  * protocol → room registry) and the write loop (send_queue → one gathered write).
  *
- * The member functions are defined in four files, one per concern:
+ * The member functions are defined in five files, one per concern:
  * - ws_session.cpp: lifetime, heartbeat, closing;
  * - ws_session_read.cpp: the read loop, rate budgets, the memory of messages being received;
  * - ws_session_room.cpp: what a message means (join, leave, relay) and seats;
+ * - ws_session_access.cpp: private rooms: the host's requests, the lobby;
  * - ws_session_write.cpp: deliver() from other threads, the write loop, slow recipients.
  *
  * Threading: everything runs on the socket's strand except deliver(), congested(),
@@ -81,6 +84,7 @@ class basic_ws_session final : public rooms::peer,
     bool yield_seat(
         std::uint64_t id,
         std::function<bool(std::shared_ptr<rooms::away_seat> const&)> const& commit) override;
+    void access_event(rooms::access_change what, rooms::room_handle const& r) override;
 
     // stoppable
     void stop() override;
@@ -127,7 +131,9 @@ class basic_ws_session final : public rooms::peer,
     /** The memory charge for a relayed payload of `capacity` bytes (taking over what the
      * message was charged while it arrived). */
     memory_charge frame_charge(std::size_t capacity);
-    void leave_room(bool announce);
+    /** Leaves the room (and any lobby). `forget`: a deliberate leave, which gives up this
+     * member's admission to a locked room too. */
+    void leave_room(bool announce, bool forget = false);
     /** The connection is gone but may come back: hold the seat, announce peer-away (or,
      * over a seat cap, leave and announce peer-left). */
     void park_seat();
@@ -144,6 +150,25 @@ class basic_ws_session final : public rooms::peer,
     /** replaced(), counting the message it makes us ignore. */
     bool ignored_as_replaced();
     void announce_evicted(rooms::room_handle const& r, rooms::evicted_seat const& e);
+
+    // private rooms: host, lock, lobby (ws_session_access.cpp)
+    /** The `joined` reply, with the access part from `a` (see rooms::join_result). */
+    protocol::frame_ptr joined_frame(std::string_view room, std::span<std::uint64_t const> peers,
+                                     std::span<std::uint64_t const> away, std::string_view resume,
+                                     bool resumed, rooms::join_result const& a) const;
+    /** After entering: tell the others the host is here when this member is it, and count a
+     * host role taken with a token (`proved`). */
+    void announce_host(rooms::join_result const& a, bool proved);
+    /** The join put us in a locked room's lobby: say so, knock at the host. */
+    void wait_in_lobby(std::string_view room, std::string_view name, rooms::join_result&& j);
+    /** Stops waiting in a lobby (the host is told the knock was withdrawn). */
+    void leave_lobby();
+    /** lock, unlock, admit, deny, remove: the host's requests. */
+    void on_access(protocol::access_msg const& m);
+    /** On our strand: what access_event() said. */
+    void on_access_change(rooms::access_change what, rooms::room_handle const& r);
+    /** Admitted: enter the room we waited for. */
+    void enter_admitted(rooms::room_handle const& r);
 
     // write side (ws_session_write.cpp)
     void do_write();
@@ -183,6 +208,7 @@ class basic_ws_session final : public rooms::peer,
     std::size_t partial_charged_ = 0;  // bytes of reader_'s buffers charged to the budgets
     bool refused_by_address_ = false;  // which cap refused the last charge
     rooms::room_handle room_;
+    rooms::room_handle lobby_;  // a locked room we wait to be let into (room_ is empty then)
     state state_ = state::open;
     bool reading_ = false;
     char peek_byte_ = 0;               // target of the MSG_PEEK readiness probe (never consumed)

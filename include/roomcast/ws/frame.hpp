@@ -29,6 +29,9 @@ inline constexpr std::uint16_t too_big = 1009;
 inline constexpr std::uint16_t internal_error = 1011;
 inline constexpr std::uint16_t try_again_later = 1013;  // over a memory budget
 inline constexpr std::uint16_t replaced = 4001;         // a newer connection took this seat over
+inline constexpr std::uint16_t denied = 4003;           // the host refused this newcomer
+inline constexpr std::uint16_t removed = 4004;          // the host removed this member
+inline constexpr std::uint16_t room_closed = 4005;      // the locked room was let go while waiting
 }  // namespace close_code
 
 /** Largest server frame header: 2 bytes + 8 bytes of extended length (no mask). */

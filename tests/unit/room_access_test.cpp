@@ -1,0 +1,269 @@
+// The registry's access rules alone (rooms/room_access.cpp), with fake peers: who hosts, who
+// waits, what a lobby member receives (nothing), the caps on lobbies, admissions and dormant
+// rooms, and the races between the host's decisions and a newcomer going.
+#include <roomcast/rooms/room_registry.hpp>
+
+#include <roomcast/protocol/errc.hpp>
+#include <roomcast/protocol/frame.hpp>
+#include <roomcast/rooms/peer.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using roomcast::protocol::errc;
+using roomcast::protocol::make_frame;
+using roomcast::rooms::access_change;
+using roomcast::rooms::access_limits;
+using roomcast::rooms::join_access;
+using roomcast::rooms::peer;
+using roomcast::rooms::room_handle;
+using roomcast::rooms::room_registry;
+
+class fake_peer final : public peer {
+  public:
+    explicit fake_peer(std::uint64_t id) : id_(id) {}
+    std::uint64_t id() const noexcept override { return id_; }
+    void deliver(roomcast::protocol::frame_ptr const&) override { ++frames; }
+    void access_event(access_change what, room_handle const&) override {
+        std::lock_guard lock(mutex);
+        events.push_back(what);
+    }
+    std::atomic<int> frames{0};
+    std::mutex mutex;
+    std::vector<access_change> events;
+
+  private:
+    std::uint64_t id_;
+};
+
+std::shared_ptr<fake_peer> make(std::uint64_t id) {
+    return std::make_shared<fake_peer>(id);
+}
+
+join_access fresh(std::string admission = "adm", std::string host = "hosttoken") {
+    join_access a;
+    a.fresh_admission = std::move(admission);
+    a.fresh_host_token = std::move(host);
+    return a;
+}
+
+}  // namespace
+
+TEST(RoomAccess, AHostTokenDerivesItsRoomNameWithSha256) {
+    // Vectors from Python: hashlib.sha256(b"roomcast host v1\0" + T).hexdigest()[:32]
+    EXPECT_EQ(room_registry::host_room_name("abc"), "bf7ddc260468903bdb6991624e4087e4");
+    EXPECT_EQ(room_registry::host_room_name("0123456789abcdef0123456789abcdef"),
+              "f72d4d4e8099a1b49d4bd35a4809a69c");
+    EXPECT_NE(room_registry::host_room_name("abd"), room_registry::host_room_name("abc"));
+}
+
+TEST(RoomAccess, TheCreatorHostsAndALockedRoomPutsNewcomersInTheLobby) {
+    room_registry reg(8);
+    auto h = make(1), m = make(2), n = make(3);
+    auto jh = reg.join("r", h, "t1", fresh("a1", "H"));
+    ASSERT_TRUE(jh);
+    EXPECT_TRUE(jh->host);
+    EXPECT_EQ(jh->host_token, "H");
+    EXPECT_EQ(jh->admission, "a1");
+    auto jm = reg.join("r", m, "t2", fresh("a2"));
+    ASSERT_TRUE(jm);
+    EXPECT_FALSE(jm->host);
+    EXPECT_TRUE(jm->host_token.empty());
+    EXPECT_EQ(jm->host_id, 1u);
+    EXPECT_EQ(reg.lock(jm->room, 2).error(), errc::not_host);
+    ASSERT_TRUE(reg.lock(jh->room, 1));
+
+    auto jn = reg.join("r", n, "t3", fresh("a3"));
+    ASSERT_TRUE(jn);
+    EXPECT_TRUE(jn->in_lobby);
+    EXPECT_EQ(jn->host_peer, h);
+    EXPECT_EQ(reg.member_count(), 2u) << "a lobby member is no member";
+    // Broadcasts, from the host or a member, reach the members only.
+    reg.broadcast(jh->room, 1, make_frame("x", true));
+    reg.broadcast(jh->room, 2, make_frame("y", true));
+    reg.broadcast(jh->room, 0, make_frame("z", true));
+    EXPECT_EQ(n->frames, 0);
+    EXPECT_EQ(m->frames, 2);
+    EXPECT_EQ(h->frames, 2);
+    // The host sees who waits.
+    auto view = reg.describe(jh->room, 1);
+    ASSERT_EQ(view.lobby.size(), 1u);
+    EXPECT_EQ(view.lobby[0].id, 3u);
+    EXPECT_TRUE(reg.describe(jh->room, 2).lobby.empty());
+}
+
+TEST(RoomAccess, AdmitThenEnterMakesAMemberDenyOrGoingMakesNone) {
+    room_registry reg(8);
+    auto h = make(1), n = make(3), d = make(4);
+    auto jh = reg.join("r", h, "t1", fresh("a1"));
+    ASSERT_TRUE(reg.lock(jh->room, 1));
+    ASSERT_TRUE(reg.join("r", n, "t3", fresh())->in_lobby);
+    ASSERT_TRUE(reg.join("r", d, "t4", fresh())->in_lobby);
+    EXPECT_EQ(reg.enter(jh->room, n, "t3", "a3").error(), errc::unknown_id) << "not admitted";
+    auto admitted = reg.admit(jh->room, 1, 3);
+    ASSERT_TRUE(admitted);
+    EXPECT_EQ(*admitted, n);
+    EXPECT_EQ(reg.admit(jh->room, 1, 3).error(), errc::unknown_id) << "admitted once";
+    auto e = reg.enter(jh->room, n, "t3", "a3");
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->others, std::vector<std::uint64_t>{1});
+    EXPECT_EQ(e->admission, "a3");
+    EXPECT_TRUE(e->locked);
+    EXPECT_EQ(reg.member_count(), 2u);
+
+    ASSERT_TRUE(reg.deny(jh->room, 1, 4));
+    EXPECT_EQ(reg.enter(jh->room, d, "t4", "a4").error(), errc::unknown_id);
+    EXPECT_EQ(reg.deny(jh->room, 1, 4).error(), errc::unknown_id);
+    bool waiting = true;
+    EXPECT_EQ(reg.leave_lobby(jh->room, 4, d.get(), waiting), nullptr);
+    EXPECT_FALSE(waiting);
+}
+
+TEST(RoomAccess, ARemovedMemberRelaysNothingEvenBeforeItHearsOfIt) {
+    room_registry reg(8);
+    auto h = make(1), m = make(2), o = make(3);
+    auto jh = reg.join("r", h, "t1", fresh("a1"));
+    reg.join("r", m, "t2", fresh("a2"));
+    reg.join("r", o, "t3", fresh("a3"));
+    auto rem = reg.remove(jh->room, 1, 2);
+    ASSERT_TRUE(rem);
+    EXPECT_EQ(rem->p, m);
+    EXPECT_TRUE(rem->locked_now);
+    // Its session still holds the room handle for a moment: what it relays goes nowhere.
+    auto b = reg.broadcast(jh->room, 2, make_frame("late", false), true);
+    EXPECT_TRUE(b.sender_absent);
+    EXPECT_EQ(b.delivered, 0u);
+    EXPECT_EQ(o->frames, 0);
+    // Its admission is revoked; its resume token too (no seat to claim).
+    auto back = make(5);
+    join_access a = fresh();
+    a.admission = "a2";
+    EXPECT_TRUE(reg.join("r", back, "t5", a)->in_lobby);
+    EXPECT_FALSE(reg.claim("r", "t2", "new"));
+    EXPECT_EQ(reg.remove(jh->room, 1, 1).error(), errc::unknown_id);
+    EXPECT_EQ(reg.remove(jh->room, 3, 1).error(), errc::not_host);
+}
+
+TEST(RoomAccess, AdmissionsAreCappedTheOldestAbsentGoingFirst) {
+    access_limits lim;
+    lim.max_admissions = 2;
+    room_registry reg(8, lim);
+    auto h = make(1), a = make(2), b = make(3);
+    auto jh = reg.join("r", h, "t1", fresh("A1"));
+    auto ja = reg.join("r", a, "t2", fresh("A2"));
+    ASSERT_TRUE(reg.leave(ja->room, 2));  // gone, admission kept
+    reg.join("r", b, "t3", fresh("A3"));  // at the cap: A2 (absent) goes, not A1 (present)
+    ASSERT_TRUE(reg.lock(jh->room, 1));
+    auto again = make(4);
+    join_access with_a2 = fresh("A4");
+    with_a2.admission = "A2";
+    EXPECT_TRUE(reg.join("r", again, "t4", with_a2)->in_lobby);
+    EXPECT_EQ(reg.describe(jh->room, 1).admission, "A1");
+}
+
+TEST(RoomAccess, DormantRoomsAreCappedAndTheirLobbiesTold) {
+    access_limits lim;
+    lim.max_dormant = 1;
+    lim.retention = std::chrono::hours(1);
+    room_registry reg(8, lim);
+    std::vector<std::shared_ptr<fake_peer>> keep;
+    for (std::string name : {"one", "two"}) {
+        auto h = make(1), w = make(9);
+        keep.push_back(w);
+        auto jh = reg.join(name, h, "t", fresh());
+        ASSERT_TRUE(reg.lock(jh->room, 1));
+        ASSERT_TRUE(reg.join(name, w, "tw", fresh())->in_lobby);
+        ASSERT_TRUE(reg.leave(jh->room, 1));
+    }
+    EXPECT_EQ(reg.dormant_count(), 1u);
+    EXPECT_EQ(reg.room_count(), 1u);
+    auto told = reg.expire_rooms(room_registry::clock::now());
+    ASSERT_EQ(told.size(), 1u) << "the first room's waiting newcomer";
+    EXPECT_EQ(told[0].first, keep[0]);
+    // Past the retention, the other goes too.
+    told = reg.expire_rooms(room_registry::clock::now() + std::chrono::hours(2));
+    ASSERT_EQ(told.size(), 1u);
+    EXPECT_EQ(told[0].first, keep[1]);
+    EXPECT_EQ(reg.room_count(), 0u);
+    EXPECT_EQ(reg.dormant_count(), 0u);
+}
+
+TEST(RoomAccess, TheHostsDecisionsRacingNewcomersComingAndGoingLeaveNoGhost) {
+    // Newcomers knock and give up on one thread while the host admits, denies and removes on
+    // another and a member broadcasts on a third: at the end every lobby and member count adds
+    // up, and no lobby member ever received a frame. (TSan runs this too.)
+    room_registry reg(64);
+    auto h = make(1), talker = make(2);
+    auto jh = reg.join("r", h, "t1", fresh());
+    reg.join("r", talker, "t2", fresh());
+    ASSERT_TRUE(reg.lock(jh->room, 1));
+    room_handle const room = jh->room;
+    std::atomic<bool> stop{false};
+    std::vector<std::shared_ptr<fake_peer>> waiting;
+    std::mutex wm;
+    std::thread knockers([&] {
+        for (std::uint64_t i = 100; i < 400; ++i) {
+            auto p = make(i);
+            auto j = reg.join("r", p, "t", fresh());
+            if (!j || !j->in_lobby) continue;
+            {
+                std::lock_guard lock(wm);
+                waiting.push_back(p);
+            }
+            if (i % 3 == 0) {
+                bool w = false;
+                reg.leave_lobby(room, i, p.get(), w);
+            }
+        }
+        stop = true;
+    });
+    std::thread host([&] {
+        // Passes over every id while the newcomers come (bounded: 2000 passes at most).
+        for (int pass = 0; pass < 2000 && !stop.load(); ++pass) {
+            for (std::uint64_t id = 100; id < 400; ++id) {
+                if (id % 2 == 0) {
+                    if (auto p = reg.admit(room, 1, id)) {
+                        auto e = reg.enter(room, *p, "t", "a");
+                        if (e && id % 4 == 0) reg.remove(room, 1, id);
+                    }
+                } else {
+                    reg.deny(room, 1, id);
+                }
+            }
+        }
+    });
+    std::thread chatter([&] {
+        for (int i = 0; i < 2000; ++i)
+            reg.broadcast(room, 2, make_frame("x", true), true);
+    });
+    knockers.join();
+    host.join();
+    chatter.join();
+    std::size_t in_room = reg.members(room).size();
+    EXPECT_EQ(reg.member_count(), in_room);
+    auto view = reg.describe(room, 1);
+    for (auto const& p : waiting) {
+        bool const member = [&] {
+            for (auto id : reg.members(room))
+                if (id == p->id()) return true;
+            return false;
+        }();
+        bool const lobby = [&] {
+            for (auto const& k : view.lobby)
+                if (k.id == p->id()) return true;
+            return false;
+        }();
+        EXPECT_FALSE(member && lobby) << p->id();
+        if (!member) {
+            // Odd ids were only ever denied or gave up: never a member, never a frame.
+            if (p->id() % 2 == 1) EXPECT_EQ(p->frames, 0) << p->id();
+        }
+    }
+}
