@@ -187,7 +187,8 @@ std::string prometheus_text(stats const& s, gauges const& g, char const* version
                     {"overflowed", r(s.seats_overflowed)},
                     {"refused", r(s.seats_refused)},
                     {"evicted", r(s.seats_evicted)},
-                    {"taken_over", r(s.seats_taken_over)}};
+                    {"taken_over", r(s.seats_taken_over)},
+                    {"removed", r(s.seats_removed)}};
     first = true;
     for (auto const& e : se) {
         w.labelled("seat_events", "Seat lifecycle events.", "event", e.event, e.v, first);

@@ -91,6 +91,7 @@ struct stats {
     counter seats_refused{0};     // not held: the address or the process was at its seat cap
     counter seats_evicted{0};     // released to let a live member into a full room
     counter seats_taken_over{0};  // a live seat taken by a newer connection with its token
+    counter seats_removed{0};     // released because the host removed its member
     counter frames_replayed{0};
 
     // Private rooms (host, lock, lobby).

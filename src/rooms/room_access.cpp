@@ -79,7 +79,11 @@ void room_registry::finish_entry_locked(room& r, std::uint64_t id, bool host,
     auto adm = std::find_if(r.admissions.begin(), r.admissions.end(),
                             [&](admission const& x) { return same_secret(x.token, brought); });
     if (adm != r.admissions.end()) {
+        // Used: it is spent, and the member gets a new one. So an admission is one device's,
+        // bound to one member id at a time: a copy used again, or by a second connection, is
+        // worth nothing, and remove() of that id revokes the only live one.
         adm->member = id;
+        if (!fresh.empty()) adm->token = std::move(fresh);
         out.admission = adm->token;
     } else if (!fresh.empty()) {
         if (r.admissions.size() >= access_.max_admissions) {
@@ -145,6 +149,14 @@ boost::system::result<void> room_registry::lock(room_handle const& r, std::uint6
     if (!r) return protocol::errc::not_host;
     std::lock_guard lock(mutex_);
     if (by == 0 || r->host != by) return protocol::errc::not_host;
+    if (!r->locked) {
+        // Only the devices in the room now (and those the host admits later) may come back by
+        // themselves: admissions collected while the room was open by devices since gone are
+        // forgotten, so joining an open room many times stockpiles nothing.
+        auto const& list = *r->members;
+        std::erase_if(r->admissions,
+                      [&](admission const& a) { return find_id(list, a.member) == list.end(); });
+    }
     r->locked = true;
     return {};
 }
@@ -206,11 +218,20 @@ boost::system::result<removal> room_registry::remove(room_handle const& r, std::
     if (id == by) return protocol::errc::unknown_id;  // the host leaves instead
     auto const& list = *r->members;
     auto m = find_id(list, id);
-    if (m == list.end()) return protocol::errc::unknown_id;
     removal out;
-    if (m->away)
+    if (m == list.end()) {
+        // Not in the room now: a device that was (its seat gone) and holds an admission. The
+        // host removes it by the id it last had: the admission is revoked.
+        auto const n =
+            std::erase_if(r->admissions, [id](admission const& a) { return a.member == id; });
+        if (n == 0) return protocol::errc::unknown_id;
+        if (!r->locked) r->locked = out.locked_now = true;
+        return out;
+    }
+    if (m->away) {
         out.dropped = m->away->dropped();  // the seat itself is released with the member
-    else
+        out.seat_released = true;
+    } else
         out.p = m->p.lock();
     held_.erase({r.get(), id});
     remove_locked(r, id, later);
@@ -230,8 +251,9 @@ boost::system::result<join_result> room_registry::enter(room_handle const& r,
     seat_releaser later;  // after the lock: destroyed after it
     std::lock_guard lock(mutex_);
     auto e = find_id(r->lobby, p->id());
-    if (e == r->lobby.end() || e->holder != p.get() || !e->admitted)
-        return protocol::errc::unknown_id;
+    if (e == r->lobby.end() || e->holder != p.get()) return protocol::errc::unknown_id;
+    // Its entry is a newer one than the host admitted (it knocked again meanwhile): it waits.
+    if (!e->admitted) return std::make_error_code(std::errc::operation_in_progress);
     r->lobby.erase(e);
     auto found = rooms_.find(r->name);
     if (found == rooms_.end())

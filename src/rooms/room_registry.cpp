@@ -247,16 +247,17 @@ std::optional<claim_result> room_registry::hand_over(room_handle const& r, std::
     return out;
 }
 
-void room_registry::unpark(room_handle const& r, std::uint64_t id, std::shared_ptr<peer> const& p) {
-    if (!r) return;
+bool room_registry::unpark(room_handle const& r, std::uint64_t id, std::shared_ptr<peer> const& p) {
+    if (!r) return false;
     std::lock_guard lock(mutex_);
-    edit_member(*r, id, [&](member& m) {
+    bool const ok = edit_member(*r, id, [&](member& m) {
         m.p = p;
         m.holder = p.get();
         m.away.reset();
         m.claimed = false;
     });
     held_.erase({r.get(), id});
+    return ok;
 }
 
 std::vector<released_seat> room_registry::expire(

@@ -1,5 +1,7 @@
 #include "roomcast/transport/http_session.hpp"
 
+#include "ws_session_detail.hpp"
+
 #include <roomcast/log.hpp>
 #include <roomcast/metrics.hpp>
 #include <roomcast/pairing/origins.hpp>
@@ -396,6 +398,22 @@ void basic_http_session<Stream>::handle(request&& req, bool has_body) {
             {"lan_unreachable",
              lan && !found.why.empty() ? nlohmann::json(found.why) : nlohmann::json(nullptr)},
         };
+        auto res = simple(http::status::ok, body.dump() + "\n", "application/json");
+        res.set(http::field::cache_control, "no-store");
+        return send(std::move(res));
+    }
+    if (path == "/api/room") {
+        // A fresh room whose name its host token derives (room = host_room_name(T)): the page
+        // that keeps T is the room's host for good, even after a restart of this server, and
+        // takes the room back from whoever joined it first. Nothing is kept here.
+        std::string token;
+        try {
+            token = detail::new_token();
+        } catch (std::exception const&) {
+            return send(simple(http::status::service_unavailable, "no randomness\n"));
+        }
+        nlohmann::json body = {{"room", rooms::room_registry::host_room_name(token)},
+                               {"host_token", token}};
         auto res = simple(http::status::ok, body.dump() + "\n", "application/json");
         res.set(http::field::cache_control, "no-store");
         return send(std::move(res));

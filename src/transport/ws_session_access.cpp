@@ -127,6 +127,8 @@ void basic_ws_session<Stream>::on_access(protocol::access_msg const& m) {
                 return;
             }
             ctx_.counters.members_removed.fetch_add(1, std::memory_order_relaxed);
+            if (res->seat_released)
+                ctx_.counters.seats_removed.fetch_add(1, std::memory_order_relaxed);
             if (res->dropped) {
                 ctx_.counters.frames_dropped.fetch_add(res->dropped, std::memory_order_relaxed);
                 spdlog::info("ws {} {}: removed member {} of {}: {} frames its seat held dropped",
@@ -195,6 +197,7 @@ void basic_ws_session<Stream>::enter_admitted(rooms::room_handle const& r) {
     auto const name = rooms::room_registry::name(r);
     auto token = detail::new_token();
     auto joined = ctx_.rooms.enter(r, this->shared_from_this(), token, detail::new_token());
+    if (!joined && joined.error() == std::errc::operation_in_progress) return;  // still waiting
     lobby_.reset();
     if (!joined) {
         // Gone while it was let in (the room full, or closed): say so and end, as a denial.

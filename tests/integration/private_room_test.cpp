@@ -3,6 +3,7 @@
 // every misuse of the host's requests. A newcomer in the lobby must get nothing of the room:
 // each check of that reads up to an ordering barrier, so "nothing" means nothing was queued.
 #include "support/metrics_scrape.hpp"
+#include "support/raw_http.hpp"
 #include "support/test_server.hpp"
 #include "support/ws_client.hpp"
 
@@ -19,6 +20,11 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 namespace {
+
+std::string get(std::uint16_t port, std::string const& target) {
+    return raw_exchange(
+        port, "GET " + target + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+}
 
 config private_config() {
     auto c = test_config();
@@ -161,15 +167,21 @@ TEST(PrivateRoom, AdmittedNewcomersEnterWithAnAdmissionThatLetsThemBackLater) {
     ws_client again(s.port());
     auto back = join_with(again, {{"room", "priv"}, {"admission", admission}});
     ASSERT_EQ(back.value("type", ""), "joined") << back.dump();
-    EXPECT_EQ(back.value("admission", ""), admission);
+    auto const renewed = back.value("admission", "");
+    EXPECT_FALSE(renewed.empty());
+    EXPECT_NE(renewed, admission) << "an admission is spent when used";
     for (auto const& m : drain(room.host))
         EXPECT_NE(m.value("type", ""), "knock") << m.dump();
+    // A copy of the spent one opens nothing.
+    ws_client copy(s.port());
+    EXPECT_EQ(join_with(copy, {{"room", "priv"}, {"admission", admission}}).value("type", ""),
+              "lobby");
 
     // A deliberate leave gives the admission up: the next join knocks.
     again.send_json({{"type", "leave"}});
     again.read_until("left");
     ws_client later(s.port());
-    EXPECT_EQ(join_with(later, {{"room", "priv"}, {"admission", admission}}).value("type", ""),
+    EXPECT_EQ(join_with(later, {{"room", "priv"}, {"admission", renewed}}).value("type", ""),
               "lobby");
 }
 
@@ -370,6 +382,32 @@ TEST(PrivateRoom, AHostTokenTheRoomNameDerivesFromTakesTheRoomBackFromWhoeverCre
     EXPECT_EQ(error_code_of(first, {{"type", "lock"}}), "not-host");
     owner.send_json({{"type", "remove"}, {"id", jf["id"]}});
     EXPECT_EQ(close_code_of(first), 4004);
+}
+
+TEST(PrivateRoom, ApiRoomMintsARoomItsHostTokenProvesAcrossARestart) {
+    std::string room, token;
+    {
+        running_server s(private_config());
+        auto r = get(s.port(), "/api/room");
+        ASSERT_EQ(status_of(r), 200);
+        EXPECT_NE(r.find("Cache-Control: no-store"), std::string::npos) << r;
+        auto j = json::parse(body_of(r), nullptr, false);
+        room = j.value("room", "");
+        token = j.value("host_token", "");
+        ASSERT_EQ(token.size(), 32u);
+        EXPECT_EQ(room, rooms::room_registry::host_room_name(token));
+        auto again = json::parse(body_of(get(s.port(), "/api/room")), nullptr, false);
+        EXPECT_NE(again.value("host_token", ""), token) << "a fresh token every time";
+    }
+    // Another server (a restart): a phone comes back first and creates the room; the desktop's
+    // token still makes it the host.
+    running_server s(private_config());
+    ws_client phone(s.port()), desk(s.port());
+    auto jp = join_with(phone, {{"room", room}});
+    auto jd = join_with(desk, {{"room", room}, {"host_token", token}});
+    EXPECT_EQ(jd["host"], jd["id"]);
+    EXPECT_EQ(phone.read_until("host")["id"], jd["id"]);
+    (void)jp;
 }
 
 TEST(PrivateRoom, NewcomersStillWaitingWhenALockedEmptyRoomIsLetGoAreToldAndClosed) {

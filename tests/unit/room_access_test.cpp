@@ -5,6 +5,7 @@
 
 #include <roomcast/protocol/errc.hpp>
 #include <roomcast/protocol/frame.hpp>
+#include <roomcast/rooms/away_seat.hpp>
 #include <roomcast/rooms/peer.hpp>
 
 #include <gtest/gtest.h>
@@ -106,7 +107,8 @@ TEST(RoomAccess, AdmitThenEnterMakesAMemberDenyOrGoingMakesNone) {
     ASSERT_TRUE(reg.lock(jh->room, 1));
     ASSERT_TRUE(reg.join("r", n, "t3", fresh())->in_lobby);
     ASSERT_TRUE(reg.join("r", d, "t4", fresh())->in_lobby);
-    EXPECT_EQ(reg.enter(jh->room, n, "t3", "a3").error(), errc::unknown_id) << "not admitted";
+    EXPECT_EQ(reg.enter(jh->room, n, "t3", "a3").error(), std::errc::operation_in_progress)
+        << "not admitted: it goes on waiting";
     auto admitted = reg.admit(jh->room, 1, 3);
     ASSERT_TRUE(admitted);
     EXPECT_EQ(*admitted, n);
@@ -149,6 +151,69 @@ TEST(RoomAccess, ARemovedMemberRelaysNothingEvenBeforeItHearsOfIt) {
     EXPECT_FALSE(reg.claim("r", "t2", "new"));
     EXPECT_EQ(reg.remove(jh->room, 1, 1).error(), errc::unknown_id);
     EXPECT_EQ(reg.remove(jh->room, 3, 1).error(), errc::not_host);
+}
+
+TEST(RoomAccess, AnAdmissionIsSpentWhenUsedAndLockingForgetsThoseOfDevicesGone) {
+    room_registry reg(8);
+    auto h = make(1), a = make(2), s1 = make(3), s2 = make(4);
+    auto jh = reg.join("r", h, "t1", fresh("H1"));
+    auto ja = reg.join("r", a, "t2", fresh("A1"));
+    // A stranger joins the open room twice and goes: two admissions, both forgotten at the lock.
+    for (auto const& s : {s1, s2}) {
+        auto js = reg.join("r", s, "ts", fresh(s == s1 ? "S1" : "S2"));
+        ASSERT_TRUE(reg.leave(js->room, s->id()));
+    }
+    ASSERT_TRUE(reg.lock(jh->room, 1));
+    for (std::string adm : {"S1", "S2"}) {
+        auto p = make(10);
+        join_access with = fresh("X");
+        with.admission = adm;
+        EXPECT_TRUE(reg.join("r", p, "t", with)->in_lobby) << adm;
+        bool w = false;
+        reg.leave_lobby(jh->room, 10, p.get(), w);
+    }
+    // A's own admission works once, and is replaced: a copy used again is worth nothing.
+    ASSERT_TRUE(reg.leave(ja->room, 2));
+    auto a2 = make(5);
+    join_access with_a1 = fresh("A2");
+    with_a1.admission = "A1";
+    auto back = reg.join("r", a2, "t5", with_a1);
+    ASSERT_FALSE(back->in_lobby);
+    EXPECT_EQ(back->admission, "A2");
+    auto copy = make(6);
+    join_access again = fresh("A3");
+    again.admission = "A1";
+    EXPECT_TRUE(reg.join("r", copy, "t6", again)->in_lobby);
+    // Removed while absent (by the id it last had): its admission goes.
+    ASSERT_TRUE(reg.leave(jh->room, 5));
+    auto rem = reg.remove(jh->room, 1, 5);
+    ASSERT_TRUE(rem);
+    EXPECT_EQ(rem->p, nullptr);
+    auto third = make(7);
+    join_access with_a2 = fresh("A4");
+    with_a2.admission = "A2";
+    EXPECT_TRUE(reg.join("r", third, "t7", with_a2)->in_lobby);
+    EXPECT_EQ(reg.remove(jh->room, 1, 5).error(), errc::unknown_id);
+}
+
+TEST(RoomAccess, ASeatTakenBackWhileItsMemberIsRemovedIsNotUnparked) {
+    room_registry reg(8);
+    auto h = make(1), m = make(2);
+    auto jh = reg.join("r", h, "t1", fresh());
+    reg.join("r", m, "t2", fresh());
+    roomcast::seat_totals totals;
+    auto seat = std::make_shared<roomcast::rooms::away_seat>(
+        2, roomcast::rooms::seat_limits{}, std::make_shared<roomcast::address_usage>(), totals);
+    ASSERT_TRUE(seat->hold());
+    ASSERT_TRUE(reg.park(jh->room, 2, seat, room_registry::clock::now() + std::chrono::hours(1)));
+    auto c = reg.claim("r", "t2", "t2b");
+    ASSERT_TRUE(c);
+    auto rem = reg.remove(jh->room, 1, 2);
+    ASSERT_TRUE(rem);
+    EXPECT_TRUE(rem->seat_released);
+    auto m2 = make(2);
+    EXPECT_FALSE(reg.unpark(c->room, 2, m2)) << "the resuming connection must learn it is out";
+    EXPECT_EQ(reg.members(jh->room), std::vector<std::uint64_t>{1});
 }
 
 TEST(RoomAccess, AdmissionsAreCappedTheOldestAbsentGoingFirst) {

@@ -69,9 +69,10 @@ struct join_result {
 
 /** What the host's remove() did. */
 struct removal {
-    std::shared_ptr<peer> p;  // the removed member's live connection, if any (tell it)
-    bool locked_now = false;  // the room was unlocked: remove() locked it (tell every member)
-    std::size_t dropped = 0;  // frames its held seat kept and never delivered
+    std::shared_ptr<peer> p;     // the removed member's live connection, if any (tell it)
+    bool locked_now = false;     // the room was unlocked: remove() locked it (tell every member)
+    std::size_t dropped = 0;     // frames its held seat kept and never delivered
+    bool seat_released = false;  // it was away: its held seat was released
 };
 
 /** What unlock() did: the lobby's members, all admitted (each enters on its own strand). */
@@ -172,7 +173,9 @@ class room_registry {
      * revoked, and an unlocked room is locked (a link alone would let it back). */
     boost::system::result<removal> remove(room_handle const& r, std::uint64_t by, std::uint64_t id);
     /** An admitted lobby member comes in (as join() does, with `token` as its resume token).
-     * unknown_id when it is not an admitted member of r's lobby (denied or gone meanwhile). */
+     * unknown_id when it is not in r's lobby (denied or gone meanwhile);
+     * std::errc::operation_in_progress when its entry there is a newer, unadmitted one (it
+     * knocked again after the host's admit): it goes on waiting. */
     boost::system::result<join_result> enter(room_handle const& r, std::shared_ptr<peer> const& p,
                                              std::string token, std::string fresh_admission);
     /** Lobby member `id` gives up waiting (`was_waiting`: it was there, not yet admitted).
@@ -227,8 +230,9 @@ class room_registry {
                                           peer const* holder, std::shared_ptr<away_seat> seat,
                                           std::string const& new_token);
 
-    /** Points member `id` straight at `p` again (after the seat replayed into it). */
-    void unpark(room_handle const& r, std::uint64_t id, std::shared_ptr<peer> const& p);
+    /** Points member `id` straight at `p` again (after the seat replayed into it). False when
+     * it is no member any more (the host removed it while it was taking the seat back). */
+    bool unpark(room_handle const& r, std::uint64_t id, std::shared_ptr<peer> const& p);
 
     /**
      * Releases every held seat past its deadline or overflowed; the caller announces them.
