@@ -177,19 +177,22 @@ void basic_ws_session<Stream>::on_access_change(rooms::access_change what,
                        denied ? "the host did not let you in" : "the room was closed", true);
             return;
         }
-        case rooms::access_change::removed: {
-            if (room_ != r) return;
-            // The registry already removed us (seat, token, admission): no leave, no peer-left.
-            auto const& name = rooms::room_registry::name(r);
-            room_.reset();
-            resume_token_.clear();
-            update_message_limit();
-            reply(protocol::encode_removed_you(name));
-            keep_seat_ = false;
-            close_with(ws::close_code::removed, "removed from the room by its host", true);
+        case rooms::access_change::removed:
+            if (room_ == r) end_as_removed();
             return;
-        }
     }
+}
+
+template <class Stream>
+void basic_ws_session<Stream>::end_as_removed() {
+    // The registry already removed us (seat, token, admission): no leave, no peer-left.
+    auto const r = std::move(room_);
+    room_.reset();
+    resume_token_.clear();
+    update_message_limit();
+    reply(protocol::encode_removed_you(rooms::room_registry::name(r)));
+    keep_seat_ = false;
+    close_with(ws::close_code::removed, "removed from the room by its host", true);
 }
 
 template <class Stream>

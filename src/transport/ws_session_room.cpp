@@ -156,13 +156,7 @@ bool basic_ws_session<Stream>::resume_seat(protocol::join_msg const& j) {
     if (!ctx_.rooms.unpark(room_, id_, this->shared_from_this())) {
         // The host removed this member while we were taking its seat back: we are told now,
         // as a live member would have been (nothing is announced to the room).
-        std::string const name = rooms::room_registry::name(room_);
-        room_.reset();
-        resume_token_.clear();
-        update_message_limit();
-        reply(protocol::encode_removed_you(name));
-        keep_seat_ = false;
-        close_with(ws::close_code::removed, "removed from the room by its host", true);
+        end_as_removed();
         return true;
     }
     if (taken_over)

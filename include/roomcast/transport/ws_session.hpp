@@ -167,6 +167,8 @@ class basic_ws_session final : public rooms::peer,
     void on_access(protocol::access_msg const& m);
     /** On our strand: what access_event() said. */
     void on_access_change(rooms::access_change what, rooms::room_handle const& r);
+    /** The host removed us from room_ (the registry already did): say so, close with 4004. */
+    void end_as_removed();
     /** Admitted: enter the room we waited for. */
     void enter_admitted(rooms::room_handle const& r);
 
