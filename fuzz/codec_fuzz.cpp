@@ -1,5 +1,6 @@
 // libFuzzer: protocol::parse never throws or crashes, and on every text nlohmann accepts it
-// routes exactly as the full document says: reserved types refused, join/leave parsed in full
+// routes exactly as the full document says: reserved types refused, join/leave and the host's
+// requests (lock, unlock, admit, deny, remove) parsed in full
 // (when small), any other string type relayed, bad-message without one. Relayed text is checked
 // for its envelope only, so text nlohmann refuses may be relayed, but never taken as a join or
 // leave, and bad-json is only ever said of text that is not JSON.
@@ -57,6 +58,27 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
             }
         } else {
             check(code == protocol::errc::bad_message || code == protocol::errc::bad_room);
+        }
+    } else if (type == "lock" || type == "unlock" || type == "admit" || type == "deny" ||
+               type == "remove") {
+        // The host's requests: parsed in full, never relayed; an id exactly as the document has.
+        using kind = protocol::access_msg::kind;
+        if (size > protocol::max_envelope_bytes) {
+            check(code == protocol::errc::bad_message);
+        } else if (r) {
+            auto const* m = std::get_if<protocol::access_msg>(&*r);
+            check(m != nullptr);
+            bool const with_id = type != "lock" && type != "unlock";
+            check((type == "lock") == (m->what == kind::lock));
+            check((type == "unlock") == (m->what == kind::unlock));
+            check((type == "admit") == (m->what == kind::admit));
+            check((type == "deny") == (m->what == kind::deny));
+            check((type == "remove") == (m->what == kind::remove));
+            if (with_id)
+                check(dom.contains("id") && dom["id"].is_number_integer() && dom["id"] == m->id &&
+                      m->id < (std::uint64_t{1} << 53));
+        } else {
+            check(code == protocol::errc::bad_message);
         }
     } else {
         check(relayed);

@@ -146,8 +146,11 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
         ioc.poll();  // what is ready now; pending timers die with the io_context, and with
                      // them the last references to the sessions
     }
-    // Seats held for dropped members would outlive the input: release them now.
-    (void)st.registry.expire(std::chrono::steady_clock::now() + std::chrono::hours(24));
+    // Seats held for dropped members, and locked rooms kept empty for their host (dormant),
+    // would outlive the input: release them now (past --resume-grace and --room-retention).
+    auto const later = std::chrono::steady_clock::now() + std::chrono::hours(49);
+    (void)st.registry.expire(later);
+    (void)st.registry.expire_rooms(later);
     if (st.limiter.total() != 0 || st.registry.room_count() != 0) std::abort();  // a leak
     return 0;
 }
