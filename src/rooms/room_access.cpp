@@ -18,6 +18,11 @@ bool same_secret(std::string_view a, std::string_view b) noexcept {
     return !a.empty() && a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+// Member `by` is r's host (ids are never 0; a room with no host in it has host 0).
+bool hosts(room const& r, std::uint64_t by) noexcept {
+    return by != 0 && r.host == by;
+}
+
 template <class List>
 auto find_id(List& list, std::uint64_t id) {
     return std::find_if(list.begin(), list.end(), [id](auto const& x) { return x.id == id; });
@@ -148,7 +153,7 @@ void room_registry::wake_locked(room_handle const& r) {
 boost::system::result<void> room_registry::lock(room_handle const& r, std::uint64_t by) {
     if (!r) return protocol::errc::not_host;
     std::lock_guard lock(mutex_);
-    if (by == 0 || r->host != by) return protocol::errc::not_host;
+    if (!hosts(*r, by)) return protocol::errc::not_host;
     if (!r->locked) {
         // Only the devices in the room now (and those the host admits later) may come back by
         // themselves: admissions collected while the room was open by devices since gone are
@@ -164,7 +169,7 @@ boost::system::result<void> room_registry::lock(room_handle const& r, std::uint6
 boost::system::result<unlock_result> room_registry::unlock(room_handle const& r, std::uint64_t by) {
     if (!r) return protocol::errc::not_host;
     std::lock_guard lock(mutex_);
-    if (by == 0 || r->host != by) return protocol::errc::not_host;
+    if (!hosts(*r, by)) return protocol::errc::not_host;
     if (!r->locked) return protocol::errc::not_locked;
     r->locked = false;
     unlock_result out;
@@ -183,7 +188,7 @@ boost::system::result<std::shared_ptr<peer>> room_registry::admit(room_handle co
                                                                   std::uint64_t id) {
     if (!r) return protocol::errc::not_host;
     std::lock_guard lock(mutex_);
-    if (by == 0 || r->host != by) return protocol::errc::not_host;
+    if (!hosts(*r, by)) return protocol::errc::not_host;
     auto e = find_id(r->lobby, id);
     if (e == r->lobby.end() || e->admitted) return protocol::errc::unknown_id;
     auto p = e->p.lock();
@@ -200,7 +205,7 @@ boost::system::result<std::shared_ptr<peer>> room_registry::deny(room_handle con
                                                                  std::uint64_t id) {
     if (!r) return protocol::errc::not_host;
     std::lock_guard lock(mutex_);
-    if (by == 0 || r->host != by) return protocol::errc::not_host;
+    if (!hosts(*r, by)) return protocol::errc::not_host;
     auto e = find_id(r->lobby, id);
     if (e == r->lobby.end()) return protocol::errc::unknown_id;
     auto p = e->p.lock();
@@ -214,7 +219,7 @@ boost::system::result<removal> room_registry::remove(room_handle const& r, std::
     if (!r) return protocol::errc::not_host;
     seat_releaser later;  // after the lock: destroyed after it
     std::lock_guard lock(mutex_);
-    if (by == 0 || r->host != by) return protocol::errc::not_host;
+    if (!hosts(*r, by)) return protocol::errc::not_host;
     if (id == by) return protocol::errc::unknown_id;  // the host leaves instead
     auto const& list = *r->members;
     auto m = find_id(list, id);
