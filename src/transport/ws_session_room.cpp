@@ -290,10 +290,10 @@ void basic_ws_session<Stream>::on_join(protocol::join_msg&& j) {
     }
     // Join the new room first: a refused join (room-full) leaves the connection where it was.
     auto token = detail::new_token();
-    // Waiting in another room's lobby: give that up first (the id is the same, and a lobby
-    // entry holds nothing a refused join would want back).
-    if (lobby_ && rooms::room_registry::name(lobby_) != j.room) leave_lobby();
-    if (lobby_) leave_lobby();  // the same room, now with a host token or an admission
+    // Waiting in a lobby (another room's, or this one's and now with a host token or an
+    // admission): give that up first. The id is the same, and a lobby entry holds nothing a
+    // refused join would want back (the host is told the knock was withdrawn).
+    leave_lobby();
     rooms::join_access access{j.host_token, j.admission, j.name, detail::new_token(),
                               detail::new_token()};
     auto joined = ctx_.rooms.join(j.room, this->shared_from_this(), token, access);
