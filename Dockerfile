@@ -1,5 +1,6 @@
 # roomcast: a small runtime image. Build stage on Debian 12 with the project's own install
-# script; runtime is `scratch` holding only the binary, the shared libraries it links, and web/.
+# script; runtime is `scratch` holding only the binary, the shared libraries it links, and web/
+# (with web/vendor/, the page's npm libraries, fetched here).
 #
 #   podman build --format docker -t roomcast .   (or docker build; the docker format keeps
 #                                                  the HEALTHCHECK, OCI drops it)
@@ -8,8 +9,11 @@
 FROM debian:bookworm AS build
 WORKDIR /src
 COPY scripts/install-deps.sh scripts/install-deps.sh
-RUN scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
+RUN scripts/install-deps.sh --node && rm -rf /var/lib/apt/lists/*
 COPY . .
+# The page's JavaScript libraries, pinned in scripts/web-vendor/package-lock.json (npm ci checks
+# their integrity hashes), into web/vendor/.
+RUN scripts/web-vendor.sh
 # The unit tests run here (UNIT_TESTS=0 skips them: CI's smoke build, whose release stage ran
 # every test on the same sources minutes before); the integration suite runs in CI.
 ARG UNIT_TESTS=1

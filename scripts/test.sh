@@ -24,6 +24,8 @@ if want fuzz; then deps+=(--fuzz); fi
 if want container; then deps+=(--container); fi
 if want proxy; then deps+=(--proxy); fi
 scripts/install-deps.sh "${deps[@]}"
+# The page's npm libraries into web/vendor/, for the stages that open the page.
+if want browser || want proxy; then scripts/web-vendor.sh; fi
 
 ctest_preset() {
   local preset=$1; shift

@@ -7,5 +7,6 @@ root=$(cd ../.. && pwd)
 if [ ! -x "$root/build/release/roomcast" ]; then
   (cd "$root" && cmake --preset release >/dev/null && cmake --build --preset release --target roomcast)
 fi
+(cd "$root" && scripts/web-vendor.sh) # the page's QR encoder into web/vendor/
 npm ci --no-audit --no-fund --loglevel=error
 node --test --test-concurrency=1 ./*.test.mjs
