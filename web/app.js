@@ -6,18 +6,30 @@
 // What arrives is kept in this browser (store.js) until the user removes it. Beside it: ui.js
 // (small shared helpers), filekind.js (what a file is: image only once it decodes, else a
 // card), devices.js (who is who: names), notice.js (telling the person: title, favicon,
-// notifications, live region, arrow keys).
+// notifications, live region, arrow keys), qr.js (the link's QR code, drawn in the page).
+//
+// Private rooms (docs/PROTOCOL.md, *Private rooms*): the desktop is its room's host. It names
+// the room from a host token (GET /api/room), locks it as soon as it is in, and shows the link
+// only then; a device that opens the link waits in the lobby until the desktop's "Allow". An
+// allowed device keeps the admission the server gives it and comes back by itself; "Remove"
+// and "New room" close devices out (the phone says why).
 
 import { Connection } from "./connection.js";
-import { TransferEngine, decodeLegacy, randomHex } from "./transfer.js";
+import { TransferEngine, decodeLegacy } from "./transfer.js";
 import { putFile, listFiles, removeFile, clearFiles, putPartial, putChunks, storageFree, listPartials, readChunks, dropPartial, putOutgoing, listOutgoing, removeOutgoing, clearOutgoing } from "./store.js";
 import { $, el, extension, formatBytes, formatTime, isImage, load, store } from "./ui.js";
 import { decodes, fileCard, typeName } from "./filekind.js";
 import { announce, arrived, setupArrivals } from "./notice.js";
-import { announceDevice, forgetMember, joinedRoom, nameOf, onDevice, renderDevices, setupDevices } from "./devices.js";
+import { announceDevice, cleanName, deviceName, forgetMember, joinedRoom, nameOf, onDevice, renderDevices, setupDevices } from "./devices.js";
+import { clearQr, drawQr } from "./qr.js";
 const ROOM_RE = /^[A-Za-z0-9_-]{1,128}$/;
+const TOKEN_RE = /^[A-Za-z0-9_-]{1,128}$/;
 const DESKTOP_ROOM_KEY = "roomcast.desktop.room";
 const ORIGIN_KEY = "roomcast.desktop.origin";
+const hostKey = (r) => `roomcast.host.${r}`; // the desktop's host token for room r
+const admissionKey = (r) => `roomcast.admission.${r}`; // this device's pass back into r
+const membersKey = (r) => `roomcast.members.${r}`; // ids the desktop let into r (New room removes them)
+const MEMBERS_MAX = 64;
 
 // ---- mode, room, connection ---------------------------------------------------------------
 
@@ -28,19 +40,39 @@ if (mode === "phone") {
   room = params.get("room");
 } else {
   room = load(DESKTOP_ROOM_KEY);
-  if (!room || !ROOM_RE.test(room)) {
-    room = randomHex(16); // 128 random bits
-    store(DESKTOP_ROOM_KEY, room);
+  // A room this browser cannot prove it hosts (none yet, or one from before private rooms):
+  // a fresh one, named from a new host token (below).
+  if (!room || !ROOM_RE.test(room) || !TOKEN_RE.test(load(hostKey(room)) || "")) room = null;
+}
+
+/**
+ * A fresh room for the desktop: GET /api/room mints a host token T and the room named from it
+ * (128 bits each); the server keeps nothing, and T makes this browser the room's host in every
+ * later join, across a restart of the server. Tries until the server answers.
+ */
+async function freshRoom() {
+  for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
+    try {
+      const r = await fetch("/api/room", { cache: "no-store" });
+      const j = r.ok ? await r.json() : null;
+      if (j && ROOM_RE.test(j.room) && TOKEN_RE.test(j.host_token)) {
+        store(hostKey(j.room), j.host_token);
+        store(DESKTOP_ROOM_KEY, j.room);
+        return j.room;
+      }
+    } catch {}
+    await new Promise((res) => setTimeout(res, wait));
   }
 }
-const roomValid = ROOM_RE.test(room || "");
+const roomReady = mode === "desktop" && !room ? freshRoom().then((r) => (room = r)) : Promise.resolve(room);
+const roomValid = mode === "desktop" || ROOM_RE.test(room || "");
 
 const peers = new Map(); // id → "present" | "away"
 // The seat of this browser in room r, as desktop or as phone: {id, resume} (connection.js).
 const seatKey = (r) => `roomcast.seat.${mode}.${r}`;
 const fileScope = mode; // the desktop's gallery and a phone page's received files are apart
 let conn = null;
-setupDevices({ conn: () => conn, peers, changed: () => showPeers() });
+setupDevices({ conn: () => conn, peers, changed: () => showPeers(), remove: (id) => removeDevice(id) });
 let testCutAfterChunk = -1; // tests: drop the socket right after sending this chunk
 let testPauseAfterChunk = -1; // tests: stop sending right after this chunk
 
@@ -75,6 +107,8 @@ const engine = new TransferEngine({
 });
 
 function onJoined(msg, { resumed, probe }) {
+  if (typeof msg.admission === "string" && TOKEN_RE.test(msg.admission)) store(admissionKey(room), msg.admission);
+  if (mode === "desktop" && !onDesktopJoined(msg)) return;
   const before = new Map(peers);
   peers.clear();
   const away = new Set(Array.isArray(msg.away) ? msg.away : []);
@@ -97,6 +131,8 @@ function onText(msg) {
   if (engine.handleText(msg)) return;
   switch (msg.type) {
     case "peer-joined":
+      knocks.delete(msg.id); // let in (our admit, or an unlock)
+      rememberMember(msg.id);
       peers.set(msg.id, "present");
       showPeers();
       engine.onPeerJoined(msg.id);
@@ -121,6 +157,17 @@ function onText(msg) {
       break;
     case "device":
       onDevice(msg);
+      break;
+    case "knock":
+    case "knock-withdrawn":
+    case "denied":
+    case "removed":
+    case "locked":
+    case "unlocked":
+      if (mode === "desktop") onAccess(msg);
+      break;
+    case "room-ended": // the desktop is moving to a new room; its `remove` follows
+      if (mode === "phone") roomEnded = true;
       break;
     case "image": // the Socket.IO tutorial's message: a data: URL
       if (typeof msg.data === "string" && /^data:image\/[\w.+-]+[;,]/.test(msg.data)) {
@@ -150,12 +197,18 @@ function onConnState(state) {
     reconnecting: "Reconnecting…",
     offline: "Offline — waiting for the network…",
     replaced: "Open in another tab",
+    lobby: "Waiting to be let in",
+    denied: "Not let in",
+    removed: "Removed",
+    closed: "Room closed",
   }[state];
   $("conn").dataset.state = state;
   $("conn-text").textContent = text;
   $("replaced").hidden = state !== "replaced";
   // Forgetting is done where the seat is: a tab that another tab replaced holds nothing to leave.
   if (mode === "phone") $("forget").hidden = state === "replaced";
+  if (mode === "phone") showEnded(state);
+  if (mode === "desktop") $("new-room").disabled = state !== "joined";
   showPeers();
 }
 
@@ -163,6 +216,7 @@ function startConnection() {
   conn = new Connection({
     room,
     seatKey,
+    joinFields,
     onJoined,
     onText,
     onBinary,
@@ -172,6 +226,191 @@ function startConnection() {
     },
   });
   conn.start();
+}
+
+// ---- private rooms: host, lobby, admissions ------------------------------------------------
+
+const ENDED = ["denied", "removed", "closed"];
+const knocks = new Map(); // desktop: newcomer id → the name it gave, while it waits in the lobby
+let locked = false; // desktop: the server said the room is locked (the link is shown only then)
+let roomEnded = false; // phone: the desktop said it moved to a new room before removing us
+
+/** What this page's joins carry: the desktop its host token; a phone its admission and name. */
+function joinFields() {
+  if (mode === "desktop") {
+    const t = load(hostKey(room));
+    return TOKEN_RE.test(t || "") ? { host_token: t } : {};
+  }
+  const a = load(admissionKey(room));
+  return { name: deviceName(), ...(TOKEN_RE.test(a || "") ? { admission: a } : {}) };
+}
+
+/** The desktop's `joined`: it must be the host; it locks the room and reads who knocks. */
+function onDesktopJoined(msg) {
+  if (typeof msg.host_token !== "string") {
+    // Someone else hosts this room (our token was not taken): it is not ours to show.
+    switchRoom();
+    return false;
+  }
+  locked = msg.locked === true;
+  knocks.clear();
+  for (const k of Array.isArray(msg.lobby) ? msg.lobby : []) if (Number.isSafeInteger(k?.id)) knocks.set(k.id, cleanName(k.name));
+  for (const id of Array.isArray(msg.peers) ? msg.peers : []) rememberMember(id);
+  if (!locked) conn.send(JSON.stringify({ type: "lock" }));
+  showLink();
+  return true;
+}
+
+function onAccess(msg) {
+  switch (msg.type) {
+    case "knock":
+      if (!Number.isSafeInteger(msg.id)) return;
+      knocks.set(msg.id, cleanName(msg.name));
+      announce(`${knockName(msg.id)} asks to join`);
+      break;
+    case "knock-withdrawn":
+    case "denied": // the answer to our deny
+      knocks.delete(msg.id);
+      break;
+    case "removed": // the answer to our remove
+      if (peers.delete(msg.id)) {
+        forgetMember(msg.id);
+        engine.onPeerLeft(msg.id);
+      }
+      forgetRemembered(msg.id);
+      break;
+    case "locked":
+      locked = true;
+      showLink();
+      break;
+    case "unlocked": // not ours (the page never unlocks): lock again
+      locked = false;
+      showLink();
+      conn.send(JSON.stringify({ type: "lock" }));
+      break;
+  }
+  showPeers();
+}
+
+const knockName = (id) => knocks.get(id) || "A device";
+
+/** The desktop's list of devices waiting in the lobby, each with Allow and Deny. */
+function renderKnocks() {
+  const list = $("knocks");
+  const rows = [...knocks].map(([id]) => {
+    const li = el("li", "knock");
+    li.dataset.id = String(id);
+    const name = knockName(id);
+    const text = el("span", "knock-text");
+    text.append(el("strong", "", name), " wants to join this room");
+    const allow = el("button", "primary", "Allow");
+    allow.type = "button";
+    allow.setAttribute("aria-label", `Allow ${name}`);
+    allow.addEventListener("click", () => answerKnock(id, "admit"));
+    const deny = el("button", "quiet", "Deny");
+    deny.type = "button";
+    deny.setAttribute("aria-label", `Deny ${name}`);
+    deny.addEventListener("click", () => answerKnock(id, "deny"));
+    li.append(text, allow, deny);
+    return li;
+  });
+  const sig = JSON.stringify([...knocks]);
+  if (list.dataset.sig === sig) return;
+  list.dataset.sig = sig;
+  const focused = list.contains(document.activeElement);
+  list.replaceChildren(...rows);
+  list.hidden = rows.length === 0;
+  if (focused) list.querySelector("button")?.focus();
+}
+
+function answerKnock(id, type) {
+  if (!conn?.ready) return;
+  conn.send(JSON.stringify({ type, id }));
+  if (type === "deny") knocks.delete(id);
+  showPeers();
+}
+
+/** "Remove" on a device: the server closes it, revokes its seat and admission. */
+function removeDevice(id) {
+  if (!conn?.ready) return;
+  conn.send(JSON.stringify({ type: "remove", id }));
+}
+
+function members(r) {
+  const list = (() => {
+    try {
+      return JSON.parse(load(membersKey(r)) || "[]");
+    } catch {
+      return [];
+    }
+  })();
+  return Array.isArray(list) ? list.filter(Number.isSafeInteger) : [];
+}
+function rememberMember(id) {
+  if (mode !== "desktop" || !Number.isSafeInteger(id)) return;
+  const list = members(room).filter((m) => m !== id);
+  list.push(id);
+  store(membersKey(room), JSON.stringify(list.slice(-MEMBERS_MAX)));
+}
+function forgetRemembered(id) {
+  store(membersKey(room), JSON.stringify(members(room).filter((m) => m !== id)));
+}
+
+/**
+ * "New room": every device the desktop let in is told, removed (closed, its seat and admission
+ * revoked, here or away), and the desktop leaves; then a fresh room with a fresh link.
+ */
+async function newRoom() {
+  const old = room;
+  dropOutgoing(old);
+  if (conn?.ready) {
+    conn.send(JSON.stringify({ type: "room-ended", from: conn.id }));
+    for (const id of new Set([...peers.keys(), ...members(old)])) conn.send(JSON.stringify({ type: "remove", id }));
+  }
+  conn?.leave();
+  conn = null;
+  store(hostKey(old), null);
+  store(membersKey(old), null);
+  store(admissionKey(old), null);
+  await switchRoom();
+}
+
+let switching = null;
+function switchRoom() {
+  switching ??= (async () => {
+    conn?.leave();
+    conn = null;
+    peers.clear();
+    knocks.clear();
+    locked = false;
+    room = null;
+    showLink();
+    room = await freshRoom();
+    showLink();
+    startConnection();
+    switching = null;
+  })();
+  return switching;
+}
+
+/** The phone's panel when the room is over for it: why, and "Ask again". */
+function showEnded(state) {
+  const ended = ENDED.includes(state);
+  $("ended").hidden = !ended;
+  if (!$("left-room").hidden) return; // forgotten: that panel says it
+  $("phone").hidden = ended;
+  if (!ended) return;
+  store(admissionKey(room), null); // revoked by the server
+  const [title, why] = {
+    denied: ["Not let in", "Your computer did not let this phone in."],
+    removed: roomEnded
+      ? ["Your computer started a new room", "Scan the new code on your computer to send again."]
+      : ["Removed from the room", "Your computer removed this phone. Ask again, or scan its code, to send again."],
+    closed: ["This room is closed", "Scan the code on your computer again."],
+  }[state];
+  $("ended-title").textContent = title;
+  $("ended-why").textContent = why;
+  announce(title);
 }
 
 // ---- presence -----------------------------------------------------------------------------
@@ -198,11 +437,14 @@ function showPeers() {
     p.textContent = text;
     $("pairing").classList.toggle("paired", state !== "waiting");
     renderDevices();
+    renderKnocks();
   } else {
     const p = $("phone-state");
     let state, text;
     if (!roomValid) [state, text] = ["error", "This room link is not valid. Scan the code on your computer again."];
     else if (conn && conn.state === "replaced") [state, text] = ["replaced", "Open in another tab"];
+    else if (conn && conn.state === "lobby") [state, text] = ["lobby", "Waiting for your computer to let this phone in — look at its screen."];
+    else if (conn && ENDED.includes(conn.state)) [state, text] = ["ended", "Not connected"];
     else if (conn && conn.state !== "joined") [state, text] = ["reconnecting", "Reconnecting… your photos will wait."];
     else if (present.length > 0) [state, text] = ["connected", "Connected to your computer"];
     else if (away.length > 0) [state, text] = ["reconnecting", "Your computer is reconnecting…"];
@@ -755,26 +997,36 @@ function roomLink(origin) {
 let origins = [location.origin];
 let link = "";
 
+let shownLink = "";
+/** The link and its QR code: once the room is locked (before, a stranger could walk in). */
 function showLink() {
   const none = origins.length === 0;
   $("unreachable").hidden = !none;
   $("qr-box").hidden = none;
   $("link-row").hidden = none;
   $("pairing").querySelector(".hint").hidden = none;
-  if (none) {
-    link = "";
+  const ready = !none && !!room && locked;
+  $("qr-box").classList.toggle("pending", !none && !ready);
+  if (!ready) {
+    link = none || !room ? "" : roomLink(origins[0]);
+    shownLink = "";
     $("link").value = "";
-    $("qr").removeAttribute("src");
+    $("qr-error").hidden = true;
+    clearQr($("qr"));
     return;
   }
   const chosen = load(ORIGIN_KEY);
   const origin = origins.includes(chosen) ? chosen : origins[0];
   link = roomLink(origin);
   $("link").value = link;
+  if (shownLink === link) return;
+  shownLink = link;
   const qr = $("qr");
-  qr.hidden = false;
-  $("qr-error").hidden = true;
-  qr.src = `/qr.svg?text=${encodeURIComponent(link)}`;
+  drawQr(qr, link).then((ok) => {
+    if (shownLink !== link) return;
+    qr.hidden = !ok;
+    $("qr-error").hidden = ok;
+  });
 }
 
 async function setupDesktop() {
@@ -786,15 +1038,7 @@ async function setupDesktop() {
   });
   $("link").addEventListener("focus", () => $("link").select());
   $("copy-link").addEventListener("click", () => copyText($("link"), $("copy-link")));
-  $("new-room").addEventListener("click", () => {
-    dropOutgoing(room);
-    conn.leave();
-    room = randomHex(16);
-    store(DESKTOP_ROOM_KEY, room);
-    peers.clear();
-    showLink();
-    startConnection();
-  });
+  $("new-room").addEventListener("click", () => newRoom());
   $("origin").addEventListener("change", () => {
     store(ORIGIN_KEY, $("origin").value);
     showLink();
@@ -855,7 +1099,6 @@ async function setupDesktop() {
     sendFiles(Array.from(ev.dataTransfer.files));
   });
 
-  link = roomLink(location.origin); // for the tests' handle until the origins are known; not shown
   const o = await originChoices();
   origins = o.choices;
   const sel = $("origin");
@@ -867,6 +1110,7 @@ async function setupDesktop() {
   $("origin-note").textContent = o.note;
   $("unreachable-why").textContent = o.unreachable || "";
   $("fix-host").hidden = !!o.listensEverywhere; // it does already: only the public URL is left
+  await roomReady;
   showLink();
 }
 
@@ -933,8 +1177,14 @@ function setupForget() {
     conn?.leave();
     conn = null;
     peers.clear();
+    store(admissionKey(room), null); // the leave gave it up: the next join knocks again
     store(forgottenKey(room), "1");
     showLeft(true);
+  });
+  $("ask-again").addEventListener("click", () => {
+    roomEnded = false;
+    $("ended").hidden = true;
+    conn?.retry();
   });
   $("join-again").addEventListener("click", () => {
     store(forgottenKey(room), null);
@@ -960,7 +1210,7 @@ if (forgotten) showLeft(true);
 $("use-here").addEventListener("click", () => conn?.takeBack());
 showPeers();
 // What earlier pages kept comes first, so the engine knows those files before any offer.
-loadReceived().then(restoreOutgoing).finally(() => {
+roomReady.then(loadReceived).then(restoreOutgoing).finally(() => {
   if (forgotten) return;
   if (roomValid) startConnection();
   else onConnState("offline");
@@ -973,6 +1223,8 @@ window.__roomcast = {
   get link() { return link; },
   get id() { return conn?.id ?? null; },
   get connState() { return conn?.state ?? null; },
+  get locked() { return locked; },
+  knocks: () => [...knocks].map(([id, name]) => ({ id, name })),
   peers: () => Object.fromEntries(peers),
   outgoing: () => engine.outgoing.map((t) => ({ xfer: t.xfer, name: t.name, size: t.size, state: t.state, acked: engine.ackedBytes(t), error: t.error, resumedFrom: [...t.resumedFrom], firstChunk: t.firstChunk ?? null })),
   received: () => received.map((r) => ({ name: r.name, size: r.size, mime: r.mime, url: r.url, stored: r.key != null })),

@@ -6,17 +6,28 @@
 // a rescanned QR code, is the same device and takes its seat back at once (the daemon's
 // take-over). Two tabs of one browser in one room therefore share a seat: the daemon closes the
 // older one with 4001, and that tab stays down ("replaced") until the user takes the seat back.
+//
+// Private rooms (docs/PROTOCOL.md): a join to a locked room waits in the lobby ("lobby") until
+// the host lets it in; the host's "deny" (4003), "remove" (4004) or a room let go (4005) end
+// the connection for good ("denied", "removed", "closed"): it does not reconnect by itself,
+// since that would only knock again; retry() asks again when the person says so.
 
 const MAX_BACKOFF_MS = 5000;
 const CONNECT_TIMEOUT_MS = 8000;
 const PROBE_TIMEOUT_MS = 4000;
 const HIDDEN_PROBE_MS = 2000; // hidden at least this long: check the socket is still alive
+// The server's last word to a device it will not let in (docs/PROTOCOL.md, *Private rooms*),
+// as a message and as the close code that follows it.
+const ENDINGS = { denied: "denied", removed: "removed", "room-closed": "closed" };
+const CLOSE_ENDINGS = { 4003: "denied", 4004: "removed", 4005: "closed" };
 
 export class Connection {
   /**
-   * opts: room, seatKey (localStorage key for the seat: {id, resume}), and callbacks
-   *   onJoined(msg, {resumed, probe}), onText(msg), onBinary(buf), onState(state), onError(msg)
-   * state: "connecting" | "joined" | "reconnecting" | "offline" | "replaced"
+   * opts: room, seatKey (localStorage key for the seat: {id, resume}), joinFields() (what a
+   *   join adds: host_token, admission, name), and callbacks onJoined(msg, {resumed, probe}),
+   *   onText(msg), onBinary(buf), onState(state), onError(msg), onEnded(kind)
+   * state: "connecting" | "joined" | "lobby" | "reconnecting" | "offline" | "replaced"
+   *   | "denied" | "removed" | "closed" (the last three: ended, see retry())
    */
   constructor(opts) {
     this.opts = opts;
@@ -106,7 +117,7 @@ export class Connection {
     if (this.id === null) this.setState("connecting");
     this.connectTimer = setTimeout(() => this.abandon(ws), CONNECT_TIMEOUT_MS);
     ws.onopen = () => {
-      const join = { type: "join", room: this.room };
+      const join = { ...this.opts.joinFields?.(), type: "join", room: this.room };
       const resume = this.token();
       if (resume) join.resume = resume;
       ws.send(JSON.stringify(join));
@@ -125,6 +136,12 @@ export class Connection {
       }
       if (!msg || typeof msg !== "object") return;
       if (msg.type === "joined" && msg.room === this.room) this.onJoined(msg);
+      else if (msg.type === "lobby" && msg.room === this.room) {
+        // Waiting for the host: the socket stays open (the server's pings keep it alive).
+        clearTimeout(this.connectTimer);
+        this.attempt = 0;
+        this.setState("lobby");
+      } else if (ENDINGS[msg.type] && msg.room === this.room) this.end(ENDINGS[msg.type]);
       else if (msg.type === "error") {
         this.opts.onError?.(msg);
         if (msg.code === "rate-limited" || msg.code === "server-busy") {
@@ -149,6 +166,7 @@ export class Connection {
     ws.onclose = (ev) => {
       if (ws !== this.ws) return;
       if (ev.code === 4001) this.lostToOtherTab();
+      else if (CLOSE_ENDINGS[ev.code]) this.end(CLOSE_ENDINGS[ev.code]);
       else this.lost();
     };
   }
@@ -167,6 +185,40 @@ export class Connection {
     this.stopped = true;
     this.replaced = true;
     this.setState("replaced");
+  }
+
+  /**
+   * The host denied or removed us, or the room was let go: this room is over for this device.
+   * The seat token is dropped (the server revoked it); nothing reconnects until retry().
+   */
+  end(kind) {
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.probeTimer);
+    clearTimeout(this.retryTimer);
+    this.probeTimer = this.retryTimer = 0;
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) {
+      ws.onclose = ws.onmessage = ws.onopen = null;
+      try {
+        ws.close(1000, "ended");
+      } catch {}
+    }
+    this.stopped = true;
+    this.id = null;
+    this.saveToken(null);
+    if (this.state === kind) return;
+    this.opts.onEnded?.(kind);
+    this.setState(kind);
+  }
+
+  /** Ask again after an ending ("Ask again"): a fresh join, which knocks if the room is locked. */
+  retry() {
+    if (!["denied", "removed", "closed"].includes(this.state)) return;
+    this.stopped = false;
+    this.attempt = 0;
+    this.setState("connecting");
+    this.connect();
   }
 
   onJoined(msg) {

@@ -20,11 +20,14 @@ const deviceId = (() => {
 const renameKey = (device) => `roomcast.name.${device}`;
 const devices = new Map(); // member id → {device, name}: what each member said it is
 let devicesRoom = null;
-let page = { conn: () => null, peers: new Map(), changed: () => {} }; // set by setupDevices
+let page = { conn: () => null, peers: new Map(), changed: () => {}, remove: () => {} }; // set by setupDevices
 
-/** The page's connection, its map of member id → presence, and what to call when names change. */
-export function setupDevices({ conn, peers, changed }) {
-  page = { conn, peers, changed };
+/**
+ * The page's connection, its map of member id → presence, what to call when names change, and
+ * what "Remove" on a device does.
+ */
+export function setupDevices({ conn, peers, changed, remove }) {
+  page = { conn, peers, changed, remove };
 }
 
 /** After every join: member ids are per room, so a new room forgets the names. */
@@ -99,7 +102,7 @@ function rename(id, value) {
   page.changed();
 }
 
-// The desktop's list of the devices in the room, each with Rename. A row being renamed is left
+// The desktop's list of the devices in the room, each with Rename and Remove. A row being renamed is left
 // alone while the rest follows the room, so typing survives any presence change.
 const deviceRows = new Map(); // member id → li
 
@@ -132,6 +135,12 @@ export function renderDevices() {
       li.append(b);
       if (focused) b.focus();
     }
+    const rm = el("button", "device-remove quiet", "Remove");
+    rm.type = "button";
+    rm.setAttribute("aria-label", `Remove ${name}`);
+    rm.title = "Disconnect it and keep it out until you allow it again";
+    rm.addEventListener("click", () => page.remove(id));
+    li.append(rm);
   }
   list.hidden = page.peers.size === 0;
 }

@@ -189,21 +189,25 @@ test("devices are named from their browsers ('Chrome on Android'); a rename on t
   assert.equal(await phone.evaluate(() => localStorage.getItem("roomcast.device")), phoneDevice, "the same device after a reload");
 
   // A third member announces a hostile name: it is shown as text, cleaned and capped at 40.
+  // It knocks under that name too (shown as text), and the desktop lets it in.
   const room = await desktop.evaluate(() => window.__roomcast.room);
-  await phone.evaluate((r) => new Promise((resolve, reject) => {
+  const hostile = "<img src=x onerror=alert(1)>\u202e\u0007" + "é".repeat(60);
+  const shown = "<img src=x onerror=alert(1)>" + "é".repeat(12);
+  const third = phone.evaluate(([r, name]) => new Promise((resolve, reject) => {
     const ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/ws`);
     window.__raw = ws;
-    ws.onopen = () => ws.send(JSON.stringify({ type: "join", room: r }));
+    ws.onopen = () => ws.send(JSON.stringify({ type: "join", room: r, name }));
     ws.onerror = reject;
     ws.onmessage = (ev) => {
       const msg = JSON.parse(ev.data);
       if (msg.type !== "joined") return;
-      const name = "<img src=x onerror=alert(1)>\u202e\u0007" + "é".repeat(60);
       ws.send(JSON.stringify({ type: "device", from: msg.id, device: "ab".repeat(16), name }));
       resolve();
     };
-  }), room);
-  const shown = "<img src=x onerror=alert(1)>" + "é".repeat(12);
+  }), [room, hostile]);
+  await desktop.getByRole("button", { name: `Allow ${shown}` }).click({ timeout: 10000 });
+  assert.equal(await desktop.locator("#knocks img").count(), 0, "no markup from a knock's name");
+  await third;
   await pairState.getByText(`2 devices connected · Anna's Pixel, ${shown}`).waitFor({ timeout: 10000 });
   await desktop.locator("#devices .device-name", { hasText: shown }).waitFor({ timeout: 5000 });
   assert.equal(await desktop.locator("#devices img, #pair-state img").count(), 0, "no markup from a name");

@@ -187,6 +187,15 @@ export function decodeQr(pngBuffer) {
   return found ? found.data : null;
 }
 
+/** The text of the QR code the page drew in #qr, read from a screenshot of it (as a phone's camera would). */
+export async function qrText(page, timeout = 10000) {
+  await page.waitForFunction(() => {
+    const img = document.getElementById("qr");
+    return img && img.src.startsWith("blob:") && img.complete && img.naturalWidth > 0;
+  }, null, { timeout });
+  return decodeQr(await page.locator("#qr").screenshot({ timeout }));
+}
+
 export const sha256 = (b) => createHash("sha256").update(b).digest("hex");
 
 /** SHA-256 of the Blob behind a blob: URL the page made (see rememberBlobs). */
@@ -201,6 +210,43 @@ export async function receivedHashes(page) {
   const out = {};
   for (const r of await page.evaluate(() => window.__roomcast.received())) out[r.name] = await blobHash(page, r.url);
   return out;
+}
+
+/** The daemon's seat_events counter `event` (/metrics answers callers on this machine). */
+export async function seatEvents(server, event) {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const m = new RegExp(`^roomcast_seat_events_total\\{event="${event}"\\} (\\d+)`, "m").exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+/** Polls until the daemon has let `n` seats expire (the grace is short in these tests). */
+export async function seatsExpired(server, n, deadlineMs = 30000) {
+  const end = Date.now() + deadlineMs;
+  while ((await seatEvents(server, "expired")) < n) {
+    if (Date.now() > end) throw new Error(`fewer than ${n} seats expired within ${deadlineMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The desktop page is in its room, as host, and the room is locked: its link is shown. */
+export async function desktopReady(desktop, timeout = 10000) {
+  await desktop.waitForFunction(() => window.__roomcast?.connState === "joined" && window.__roomcast.locked, null, { timeout });
+}
+
+/**
+ * Waits until `phone` is connected to the desktop's room, clicking "Allow" on the desktop when
+ * it knocks (a device the desktop let in before comes in by itself). Deadline: `timeout` ms.
+ */
+export async function admitted(desktop, phone, timeout = 15000) {
+  const end = Date.now() + timeout;
+  const connected = phone.getByText("Connected to your computer");
+  const allow = desktop.locator("#knocks li.knock button", { hasText: "Allow" });
+  for (;;) {
+    if (await connected.isVisible()) return;
+    if (await allow.first().isVisible()) await allow.first().click({ timeout: 5000 }).catch(() => {});
+    if (Date.now() > end) throw new Error("the phone was not connected (let in) in time");
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /**
@@ -229,14 +275,17 @@ export function pairing() {
     const watch = (name, p) => p.on("pageerror", (e) => errors.push(`${name}: ${e.message}`));
     watch("desktop", desktop);
     await desktop.goto(`${server.url}/`, { timeout: 15000 });
-    await desktop.waitForFunction(() => window.__roomcast?.connState === "joined", null, { timeout: 10000 });
+    await desktopReady(desktop);
     const link = await desktop.evaluate(() => window.__roomcast.link);
-    /** A tab of the phone's browser on the room link, connected. */
+    /**
+     * A tab of the phone's browser on the room link, connected: the desktop allows it in if it
+     * knocks (a device it has not let in yet), as the person at the desktop would.
+     */
     const openPhone = async (name = "phone") => {
       const p = await phoneCtx.newPage();
       watch(name, p);
       await p.goto(link, { timeout: 15000 });
-      await p.getByText("Connected to your computer").waitFor({ timeout: 10000 });
+      await admitted(desktop, p);
       return p;
     };
     const phone = await openPhone();

@@ -16,7 +16,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { chromium, devices } from "playwright-core";
-import { startPairingServer, launchBrowser, pairing, fakeImage } from "./harness.mjs";
+import { startPairingServer, launchBrowser, pairing, fakeImage, desktopReady, admitted } from "./harness.mjs";
 
 const SIZE = Number(process.env.ROOMCAST_LARGE_BYTES || 768 * 1024 ** 2);
 // The receiving page's JS heap (V8 heap + ArrayBuffer backing stores, from the DevTools
@@ -85,12 +85,12 @@ test(`a ${(SIZE / 1024 ** 3).toFixed(2)} GiB file from the phone arrives intact 
   const desktop = desktopCtx.pages()[0] || (await desktopCtx.newPage());
   desktop.on("pageerror", (e) => errors.push(`desktop: ${e.message}`));
   await desktop.goto(`${server.url}/`, { timeout: 15000 });
-  await desktop.waitForFunction(() => window.__roomcast?.connState === "joined", null, { timeout: 10000 });
+  await desktopReady(desktop);
   const link = await desktop.evaluate(() => window.__roomcast.link);
   const phone = await phoneCtx.newPage();
   phone.on("pageerror", (e) => errors.push(`phone: ${e.message}`));
   await phone.goto(link, { timeout: 15000 });
-  await phone.getByText("Connected to your computer").waitFor({ timeout: 10000 });
+  await admitted(desktop, phone);
 
   const cdp = await desktopCtx.newCDPSession(desktop);
   const heap = async () => {

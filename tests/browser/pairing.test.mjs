@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { devices } from "playwright-core";
-import { startPairingServer, launchBrowser, makePhoto, fakeImage, decodeQr, sha256 } from "./harness.mjs";
+import { startPairingServer, launchBrowser, makePhoto, fakeImage, decodeQr, sha256, desktopReady } from "./harness.mjs";
 
 let server, browser, desktopCtx, phoneCtx, desktop, phone, link;
 const errors = [];
@@ -42,7 +42,7 @@ const phoneItem = (name) => phone.locator("#phone-outgoing li.xfer", { hasText: 
 
 test("the desktop shows a QR code of the room link; the phone opens what it decodes to", async () => {
   await desktop.goto(`${server.url}/`, { timeout: 15000 });
-  await desktop.waitForFunction(() => window.__roomcast?.connState === "joined", null, { timeout: 10000 });
+  await desktopReady(desktop);
   const room = await desktop.evaluate(() => window.__roomcast.room);
   assert.match(room, /^[0-9a-f]{32}$/, "a 128-bit random room");
   link = await desktop.locator("#link").inputValue();
@@ -55,8 +55,16 @@ test("the desktop shows a QR code of the room link; the phone opens what it deco
   const decoded = decodeQr(await qr.screenshot({ timeout: 10000 }));
   assert.equal(decoded, link, "the QR code decodes to the room link");
 
+  // The phone waits until the person at the desktop lets it in, seeing who asks.
   await phone.goto(decoded, { timeout: 15000 });
+  await phone.getByText("Waiting for your computer to let this phone in").waitFor({ timeout: 10000 });
+  const knock = desktop.locator("#knocks li.knock");
+  await knock.getByText("Chrome on Android").waitFor({ timeout: 10000 });
+  assert.match(await knock.textContent(), /Chrome on Android wants to join this room/);
+  await pairState().getByText("Waiting for a device").waitFor({ timeout: 1000 }); // not in yet
+  await knock.getByRole("button", { name: "Allow Chrome on Android" }).click();
   await phone.getByText("Connected to your computer").waitFor({ timeout: 10000 });
+  await knock.waitFor({ state: "detached", timeout: 5000 });
   const phoneId = await phone.evaluate(() => window.__roomcast.id);
   await pairState().getByText("Phone connected · Chrome on Android").waitFor({ timeout: 10000 });
   assert.deepEqual(errors, []);
@@ -197,11 +205,12 @@ test("the Socket.IO tutorial's image message still shows on the desktop", async 
   // A bare WebSocket client, as the tutorial's page would be, from a third page.
   const other = await phoneCtx.newPage();
   await other.goto(`${server.url}/healthz`, { timeout: 10000 });
-  await other.evaluate(
+  // The desktop's room is locked: the bare client knocks (with no name) and is let in.
+  const sent = other.evaluate(
     ({ room, data }) =>
       new Promise((resolve, reject) => {
         const ws = new WebSocket(`ws://${location.host}/ws`);
-        const timer = setTimeout(() => reject(new Error("no joined")), 10000);
+        const timer = setTimeout(() => reject(new Error("no joined")), 15000);
         ws.onopen = () => ws.send(JSON.stringify({ type: "join", room }));
         ws.onmessage = (ev) => {
           if (JSON.parse(ev.data).type !== "joined") return;
@@ -213,6 +222,8 @@ test("the Socket.IO tutorial's image message still shows on the desktop", async 
       }),
     { room, data: `data:image/png;base64,${pic.toString("base64")}` },
   );
+  await desktop.getByRole("button", { name: "Allow A device" }).click({ timeout: 10000 });
+  await sent;
   const img = desktop.locator("#preview img[alt='image']");
   await img.waitFor({ timeout: 10000 });
   assert.equal(await hashOf(img, "src"), sha256(pic));

@@ -4,26 +4,10 @@
 // Files picked while the other side was closed wait and go when it is back; none needs Retry.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { pairing, makePhoto, fakeImage, sha256, receivedHashes } from "./harness.mjs";
+import { pairing, makePhoto, fakeImage, sha256, receivedHashes, qrText, admitted, seatsExpired } from "./harness.mjs";
 
 const DEADLINE = { timeout: 90_000 };
 const { pair } = pairing();
-
-/** The daemon's seat_events counter `event` (/metrics answers callers on this machine). */
-async function seatEvents(server, event) {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  const m = new RegExp(`^roomcast_seat_events_total\\{event="${event}"\\} (\\d+)`, "m").exec(text);
-  return m ? Number(m[1]) : 0;
-}
-
-/** Polls until the daemon has let `n` seats expire (the grace is short in these tests). */
-async function seatsExpired(server, n, deadlineMs = 30000) {
-  const end = Date.now() + deadlineMs;
-  while ((await seatEvents(server, "expired")) < n) {
-    if (Date.now() > end) throw new Error(`fewer than ${n} seats expired within ${deadlineMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function openDesktop(ctx, url) {
   const page = await ctx.newPage();
@@ -48,7 +32,7 @@ for (const [when, grace] of [["while the daemon still holds their seats", "120s"
     const again = await openDesktop(desktopCtx, server.url);
     assert.equal(await again.evaluate(() => window.__roomcast.room), room, "the desktop reopens its own room");
     await again.waitForFunction((want) => document.getElementById("link").value === want, link, { timeout: 10000 });
-    assert.equal(await again.locator("#qr").getAttribute("src"), `/qr.svg?text=${encodeURIComponent(link)}`, "the same QR code");
+    assert.equal(await qrText(again), link, "the same QR code");
     assert.deepEqual(await receivedHashes(again), { "first.png": sha256(first) }, "the same gallery");
 
     const phone2 = await phoneCtx.newPage(); // the link from the phone's history
@@ -117,7 +101,9 @@ test("'Forget this computer' on the phone: it leaves at once and does not rejoin
   await again.getByText("You left this room").waitFor({ timeout: 10000 });
   assert.equal(await again.evaluate(() => window.__roomcast.connState), null, "it does not connect by itself");
   await again.getByRole("button", { name: "Join again" }).click();
-  await again.getByText("Connected to your computer").waitFor({ timeout: 10000 });
+  // Forgotten means forgotten: it asks the desktop again, as a device never let in would.
+  await desktop.locator("#knocks li.knock", { hasText: "Chrome on Android wants to join this room" }).waitFor({ timeout: 10000 });
+  await admitted(desktop, again);
   assert.notEqual(await again.evaluate(() => window.__roomcast.id), phoneId, "a new seat: the old one was given up");
   assert.deepEqual(errors, []);
   await close();

@@ -1,11 +1,12 @@
 // Takes the screenshots in docs/screenshots/ from a scripted session against the real daemon:
 //   cd tests/browser && ROOMCAST_BINARY=../../build/dev/roomcast node screenshots.mjs
-// desktop-pairing.png: the desktop before a phone joins; desktop.png and phone.png: after the
-// phone has sent three photos and a fourth is on its way.
+// desktop-pairing.png: the desktop before a phone joins; desktop-approval.png: the phone has
+// opened the link and the desktop asks whether to let it in; desktop.png and phone.png: after
+// the phone has sent three photos and a fourth is on its way.
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { devices } from "playwright-core";
-import { repo, startPairingServer, launchBrowser, makePhoto } from "./harness.mjs";
+import { repo, startPairingServer, launchBrowser, makePhoto, desktopReady, qrText, admitted } from "./harness.mjs";
 
 const out = path.join(repo, "docs/screenshots");
 mkdirSync(out, { recursive: true });
@@ -19,11 +20,14 @@ try {
   const desktop = await desktopCtx.newPage();
   const phone = await phoneCtx.newPage();
   await desktop.goto(`${server.url}/`, { timeout: 15000 });
-  await desktop.waitForFunction(() => window.__roomcast?.connState === "joined" && document.getElementById("qr").complete, null, { timeout: 10000 });
+  await desktopReady(desktop);
+  await qrText(desktop); // drawn
   await desktop.screenshot({ path: path.join(out, `desktop-pairing${suffix}.png`) });
 
   await phone.goto(await desktop.evaluate(() => window.__roomcast.link), { timeout: 15000 });
-  await phone.getByText("Connected to your computer").waitFor({ timeout: 10000 });
+  await desktop.locator("#knocks li.knock").waitFor({ timeout: 10000 });
+  await desktop.screenshot({ path: path.join(out, `desktop-approval${suffix}.png`) });
+  await admitted(desktop, phone);
   const names = ["IMG_2041.png", "IMG_2042.png", "IMG_2043.png"];
   for (const [i, name] of names.entries()) {
     await phone.setInputFiles("#choose-photos", { name, mimeType: "image/png", buffer: makePhoto(1600, 1200, 31 + i * 7) });
@@ -40,7 +44,7 @@ try {
   await desktop.evaluate(() => scrollTo(0, 0));
   await desktop.screenshot({ path: path.join(out, `desktop${suffix}.png`) });
   await phone.screenshot({ path: path.join(out, `phone${suffix}.png`) });
-  console.log(`wrote ${out}/desktop-pairing${suffix}.png, desktop${suffix}.png, phone${suffix}.png`);
+  console.log(`wrote ${out}/desktop-pairing${suffix}.png, desktop-approval${suffix}.png, desktop${suffix}.png, phone${suffix}.png`);
 } finally {
   await browser.close();
   await server.stop();
