@@ -52,6 +52,10 @@ if want fuzz; then
   say "[fuzz] each libFuzzer target for ${FUZZ_SECONDS:-20}s"
   FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/fuzz.sh
 fi
+if want browser; then
+  say "[browser] the page's key schedule and sealed format against published vectors and node:crypto"
+  node --test tests/web/
+fi
 if want browser && [ -x tests/browser/run.sh ]; then
   say "[browser] chromium + playwright-core"
   tests/browser/run.sh

@@ -6,6 +6,11 @@
 #
 #   qrcode-generator  web/vendor/qrcode.mjs  the room link's QR code, drawn in the page, so the
 #                                            link never goes to the server (docs/PRIVACY.md)
+#   @noble/curves, @noble/hashes, @noble/ciphers
+#                     web/vendor/noble.mjs   X25519, HKDF, HMAC, SHA-256, AES-GCM for web/e2e.js,
+#                                            bundled by esbuild (crypto-entry.mjs says what is
+#                                            taken): @noble/curves imports @noble/hashes by
+#                                            package name, which a browser cannot resolve
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v npm >/dev/null 2>&1 || scripts/install-deps.sh --node
@@ -16,3 +21,7 @@ copy() { # only when it changed, so the web root's files keep their mtimes
   cmp -s "$1" "$2" 2>/dev/null || cp "$1" "$2"
 }
 copy "$mods/qrcode-generator/dist/qrcode.mjs" web/vendor/qrcode.mjs
+"$mods/.bin/esbuild" scripts/web-vendor/crypto-entry.mjs --bundle --format=esm --target=es2020 \
+  --legal-comments=inline --log-level=warning --outfile=web/vendor/noble.mjs.new
+copy web/vendor/noble.mjs.new web/vendor/noble.mjs
+rm -f web/vendor/noble.mjs.new
