@@ -77,6 +77,10 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
             if (with_id)
                 check(dom.contains("id") && dom["id"].is_number_integer() && dom["id"] == m->id &&
                       m->id < (std::uint64_t{1} << 53));
+            // remove's reason: absent, or exactly "room-ended" (anything else is refused).
+            bool const ended = type == "remove" && dom.contains("reason");
+            check(!ended || dom["reason"] == "room-ended");
+            check(m->room_ended == ended);
         } else {
             check(code == protocol::errc::bad_message);
         }

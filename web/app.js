@@ -24,6 +24,9 @@ import { announceDevice, cleanName, deviceName, forgetMember, joinedRoom, nameOf
 import { clearQr, drawQr } from "./qr.js";
 const ROOM_RE = /^[A-Za-z0-9_-]{1,128}$/;
 const TOKEN_RE = /^[A-Za-z0-9_-]{1,128}$/;
+// A room named by its host token (GET /api/room): the server keeps it for that token's holder
+// alone, so nobody who learnt the name can create and hold it while the desktop is away.
+const HOST_ROOM_RE = /^p[0-9a-f]{32}$/;
 const DESKTOP_ROOM_KEY = "roomcast.desktop.room";
 const ORIGIN_KEY = "roomcast.desktop.origin";
 const hostKey = (r) => `roomcast.host.${r}`; // the desktop's host token for room r
@@ -42,7 +45,7 @@ if (mode === "phone") {
   room = load(DESKTOP_ROOM_KEY);
   // A room this browser cannot prove it hosts (none yet, or one from before private rooms):
   // a fresh one, named from a new host token (below).
-  if (!room || !ROOM_RE.test(room) || !TOKEN_RE.test(load(hostKey(room)) || "")) room = null;
+  if (!room || !HOST_ROOM_RE.test(room) || !TOKEN_RE.test(load(hostKey(room)) || "")) room = null;
 }
 
 /**
@@ -55,7 +58,7 @@ async function freshRoom() {
     try {
       const r = await fetch("/api/room", { cache: "no-store" });
       const j = r.ok ? await r.json() : null;
-      if (j && ROOM_RE.test(j.room) && TOKEN_RE.test(j.host_token)) {
+      if (j && HOST_ROOM_RE.test(j.room) && TOKEN_RE.test(j.host_token)) {
         store(hostKey(j.room), j.host_token);
         store(DESKTOP_ROOM_KEY, j.room);
         return j.room;
@@ -162,12 +165,10 @@ function onText(msg) {
     case "knock-withdrawn":
     case "denied":
     case "removed":
+    case "host":
     case "locked":
     case "unlocked":
       if (mode === "desktop") onAccess(msg);
-      break;
-    case "room-ended": // the desktop is moving to a new room; its `remove` follows
-      if (mode === "phone") roomEnded = true;
       break;
     case "image": // the Socket.IO tutorial's message: a data: URL
       if (typeof msg.data === "string" && /^data:image\/[\w.+-]+[;,]/.test(msg.data)) {
@@ -233,7 +234,7 @@ function startConnection() {
 const ENDED = ["denied", "removed", "closed"];
 const knocks = new Map(); // desktop: newcomer id → the name it gave, while it waits in the lobby
 let locked = false; // desktop: the server said the room is locked (the link is shown only then)
-let roomEnded = false; // phone: the desktop said it moved to a new room before removing us
+let hosting = false; // desktop: the server said we host this room with our token
 
 /** What this page's joins carry: the desktop its host token; a phone its admission and name. */
 function joinFields() {
@@ -247,11 +248,13 @@ function joinFields() {
 
 /** The desktop's `joined`: it must be the host; it locks the room and reads who knocks. */
 function onDesktopJoined(msg) {
-  if (typeof msg.host_token !== "string") {
-    // Someone else hosts this room (our token was not taken): it is not ours to show.
+  if (msg.host_token !== load(hostKey(room)) || msg.host !== msg.id) {
+    // We do not host this room with our token (the server would not say so to anyone else):
+    // it is not ours to show, nor its members ours to trust.
     switchRoom();
     return false;
   }
+  hosting = true;
   locked = msg.locked === true;
   knocks.clear();
   for (const k of Array.isArray(msg.lobby) ? msg.lobby : []) if (Number.isSafeInteger(k?.id)) knocks.set(k.id, cleanName(k.name));
@@ -279,6 +282,14 @@ function onAccess(msg) {
       }
       forgetRemembered(msg.id);
       break;
+    case "host": // another connection proved our token (a tab of ours without this seat)
+      if (msg.id !== conn?.id) {
+        // Not the host here any more: show no link, answer no knock (the server would refuse).
+        hosting = false;
+        knocks.clear();
+        showLink();
+      }
+      break;
     case "locked":
       locked = true;
       showLink();
@@ -286,7 +297,7 @@ function onAccess(msg) {
     case "unlocked": // not ours (the page never unlocks): lock again
       locked = false;
       showLink();
-      conn.send(JSON.stringify({ type: "lock" }));
+      if (hosting) conn.send(JSON.stringify({ type: "lock" }));
       break;
   }
   showPeers();
@@ -295,32 +306,62 @@ function onAccess(msg) {
 const knockName = (id) => knocks.get(id) || "A device";
 
 /** The desktop's list of devices waiting in the lobby, each with Allow and Deny. */
+// A knock's buttons answer only once its row has been on screen this long, and again after it
+// moved: a stranger who knocks (or knocks again) just as the person clicks must not have the
+// click land on its own Allow.
+const KNOCK_ARM_MS = 600;
+
 function renderKnocks() {
   const list = $("knocks");
-  const rows = [...knocks].map(([id]) => {
-    const li = el("li", "knock");
-    li.dataset.id = String(id);
-    const name = knockName(id);
-    const text = el("span", "knock-text");
-    text.append(el("strong", "", name), " wants to join this room");
-    const allow = el("button", "primary", "Allow");
-    allow.type = "button";
-    allow.setAttribute("aria-label", `Allow ${name}`);
-    allow.addEventListener("click", () => answerKnock(id, "admit"));
-    const deny = el("button", "quiet", "Deny");
-    deny.type = "button";
-    deny.setAttribute("aria-label", `Deny ${name}`);
-    deny.addEventListener("click", () => answerKnock(id, "deny"));
-    li.append(text, allow, deny);
-    return li;
+  list.tabIndex = -1; // where focus goes when the row it was on is gone
+  const focused = list.contains(document.activeElement) ? document.activeElement.closest("button") : null;
+  const want = focused ? { key: focused.closest("li").dataset.key, action: focused.dataset.action } : null;
+  const old = new Map([...list.children].map((li, i) => [li.dataset.key, { li, i }]));
+  const rows = [...knocks].map(([id, name], i) => {
+    const key = `${id}:${name}`; // a knock again under another name is another row
+    const kept = old.get(key);
+    if (!kept) return knockRow(id, key);
+    if (kept.i !== i) arm(kept.li); // it moved under the pointer
+    return kept.li;
   });
-  const sig = JSON.stringify([...knocks]);
-  if (list.dataset.sig === sig) return;
-  list.dataset.sig = sig;
-  const focused = list.contains(document.activeElement);
+  if (rows.length === list.children.length && rows.every((r, i) => r === list.children[i])) return;
   list.replaceChildren(...rows);
   list.hidden = rows.length === 0;
-  if (focused) list.querySelector("button")?.focus();
+  if (want) {
+    const same = [...list.querySelectorAll("button")].find((b) => b.closest("li").dataset.key === want.key && b.dataset.action === want.action);
+    (same || list).focus(); // never onto another row's Allow
+  }
+}
+
+function knockRow(id, key) {
+  const li = el("li", "knock");
+  li.dataset.id = String(id);
+  li.dataset.key = key;
+  const name = knockName(id);
+  const text = el("span", "knock-text");
+  text.append(el("strong", "", name), " wants to join this room");
+  const allow = el("button", "primary", "Allow");
+  allow.type = "button";
+  allow.dataset.action = "admit";
+  allow.setAttribute("aria-label", `Allow ${name}`);
+  allow.addEventListener("click", () => answerKnock(id, "admit"));
+  const deny = el("button", "quiet", "Deny");
+  deny.type = "button";
+  deny.dataset.action = "deny";
+  deny.setAttribute("aria-label", `Deny ${name}`);
+  deny.addEventListener("click", () => answerKnock(id, "deny"));
+  li.append(text, allow, deny);
+  arm(li);
+  return li;
+}
+
+function arm(li) {
+  const buttons = li.querySelectorAll("button");
+  for (const b of buttons) b.disabled = true;
+  clearTimeout(li.armTimer);
+  li.armTimer = setTimeout(() => {
+    for (const b of buttons) b.disabled = false;
+  }, KNOCK_ARM_MS);
 }
 
 function answerKnock(id, type) {
@@ -357,15 +398,15 @@ function forgetRemembered(id) {
 }
 
 /**
- * "New room": every device the desktop let in is told, removed (closed, its seat and admission
- * revoked, here or away), and the desktop leaves; then a fresh room with a fresh link.
+ * "New room": every device the desktop let in is removed with the reason "room-ended" (closed,
+ * its seat and admission revoked, here or away; the server tells it why), and the desktop
+ * leaves; then a fresh room with a fresh link.
  */
 async function newRoom() {
   const old = room;
   dropOutgoing(old);
   if (conn?.ready) {
-    conn.send(JSON.stringify({ type: "room-ended", from: conn.id }));
-    for (const id of new Set([...peers.keys(), ...members(old)])) conn.send(JSON.stringify({ type: "remove", id }));
+    for (const id of new Set([...peers.keys(), ...members(old)])) conn.send(JSON.stringify({ type: "remove", id, reason: "room-ended" }));
   }
   conn?.leave();
   conn = null;
@@ -382,7 +423,7 @@ function switchRoom() {
     conn = null;
     peers.clear();
     knocks.clear();
-    locked = false;
+    locked = hosting = false;
     room = null;
     showLink();
     room = await freshRoom();
@@ -403,7 +444,7 @@ function showEnded(state) {
   store(admissionKey(room), null); // revoked by the server
   const [title, why] = {
     denied: ["Not let in", "Your computer did not let this phone in."],
-    removed: roomEnded
+    removed: conn?.reason === "room-ended" // the server's word: no member can say it
       ? ["Your computer started a new room", "Scan the new code on your computer to send again."]
       : ["Removed from the room", "Your computer removed this phone. Ask again, or scan its code, to send again."],
     closed: ["This room is closed", "Scan the code on your computer again."],
@@ -1005,7 +1046,7 @@ function showLink() {
   $("qr-box").hidden = none;
   $("link-row").hidden = none;
   $("pairing").querySelector(".hint").hidden = none;
-  const ready = !none && !!room && locked;
+  const ready = !none && !!room && locked && hosting;
   $("qr-box").classList.toggle("pending", !none && !ready);
   if (!ready) {
     link = none || !room ? "" : roomLink(origins[0]);
@@ -1182,7 +1223,6 @@ function setupForget() {
     showLeft(true);
   });
   $("ask-again").addEventListener("click", () => {
-    roomEnded = false;
     $("ended").hidden = true;
     conn?.retry();
   });
@@ -1223,7 +1263,7 @@ window.__roomcast = {
   get link() { return link; },
   get id() { return conn?.id ?? null; },
   get connState() { return conn?.state ?? null; },
-  get locked() { return locked; },
+  get locked() { return locked && hosting; },
   knocks: () => [...knocks].map(([id, name]) => ({ id, name })),
   peers: () => Object.fromEntries(peers),
   outgoing: () => engine.outgoing.map((t) => ({ xfer: t.xfer, name: t.name, size: t.size, state: t.state, acked: engine.ackedBytes(t), error: t.error, resumedFrom: [...t.resumedFrom], firstChunk: t.firstChunk ?? null })),

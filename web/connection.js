@@ -141,7 +141,7 @@ export class Connection {
         clearTimeout(this.connectTimer);
         this.attempt = 0;
         this.setState("lobby");
-      } else if (ENDINGS[msg.type] && msg.room === this.room) this.end(ENDINGS[msg.type]);
+      } else if (ENDINGS[msg.type] && msg.room === this.room) this.end(ENDINGS[msg.type], typeof msg.reason === "string" ? msg.reason : null);
       else if (msg.type === "error") {
         this.opts.onError?.(msg);
         if (msg.code === "rate-limited" || msg.code === "server-busy") {
@@ -190,8 +190,11 @@ export class Connection {
   /**
    * The host denied or removed us, or the room was let go: this room is over for this device.
    * The seat token is dropped (the server revoked it); nothing reconnects until retry().
+   * `reason` is the server's (its `removed` says "room-ended" when the host started a new
+   * room); a relayed frame cannot set it.
    */
-  end(kind) {
+  end(kind, reason = null) {
+    this.reason = reason;
     clearTimeout(this.connectTimer);
     clearTimeout(this.probeTimer);
     clearTimeout(this.retryTimer);

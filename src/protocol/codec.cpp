@@ -37,7 +37,7 @@ static_assert(std::string_view("leave").size() <= max_type_length);
 // string is materialised, which is what made this too slow for relayed frames.
 class envelope_sax {
   public:
-    enum class field { none, type, room, resume, host_token, admission, name, id };
+    enum class field { none, type, room, resume, host_token, admission, name, reason, id };
     struct slot {
         bool present = false;
         bool is_string = false;
@@ -46,7 +46,7 @@ class envelope_sax {
 
     bool top_is_object = false;
     bool any_value = false;
-    slot type, room, resume, host_token, admission, name;
+    slot type, room, resume, host_token, admission, name, reason;
     // "id": present, and a non-negative integer (its value) or something else.
     bool id_present = false;
     bool id_is_integer = false;
@@ -121,6 +121,8 @@ class envelope_sax {
             current_ = field::admission;
         else if (k == "name")
             current_ = field::name;
+        else if (k == "reason")
+            current_ = field::reason;
         else if (k == "id")
             current_ = field::id;
         return true;
@@ -142,6 +144,8 @@ class envelope_sax {
                 return admission;
             case field::name:
                 return name;
+            case field::reason:
+                return reason;
             default:
                 return resume;
         }
@@ -238,7 +242,14 @@ boost::system::result<message> parse_in_full(std::string_view text) {
         auto const what = type == "admit"  ? access_msg::kind::admit
                           : type == "deny" ? access_msg::kind::deny
                                            : access_msg::kind::remove;
-        return message{access_msg{what, sax.id}};
+        access_msg m{what, sax.id};
+        // remove's one reason: the host moved to a new room (the member is told so by us,
+        // not by a relayed frame any member could send).
+        if (what == access_msg::kind::remove && sax.reason.present) {
+            if (!sax.reason.is_string || sax.reason.value != "room-ended") return errc::bad_message;
+            m.room_ended = true;
+        }
+        return message{m};
     }
     if (is_reserved_type(type)) return errc::reserved_type;
     return message{relay_msg{}};
@@ -324,8 +335,10 @@ frame_ptr encode_denied(std::uint64_t id) {
     return reply_frame(json{{"type", server_type("denied")}, {"id", id}});
 }
 
-frame_ptr encode_removed_you(std::string_view room) {
-    return reply_frame(json{{"type", server_type("removed")}, {"room", room}});
+frame_ptr encode_removed_you(std::string_view room, bool room_ended) {
+    json j{{"type", server_type("removed")}, {"room", room}};
+    if (room_ended) j["reason"] = "room-ended";
+    return reply_frame(j);
 }
 
 frame_ptr encode_removed(std::uint64_t id) {

@@ -42,12 +42,18 @@ std::string room_registry::host_room_name(std::string_view host_token) {
     EVP_MD_CTX_free(ctx);
     if (!ok || len < 16) return {};  // never equal to a valid room name
     static constexpr char hex[] = "0123456789abcdef";
-    std::string out(32, '0');
+    std::string out(33, 'p');
     for (std::size_t i = 0; i < 16; ++i) {
-        out[2 * i] = hex[digest[i] >> 4];
-        out[2 * i + 1] = hex[digest[i] & 15];
+        out[1 + 2 * i] = hex[digest[i] >> 4];
+        out[2 + 2 * i] = hex[digest[i] & 15];
     }
     return out;
+}
+
+bool room_registry::is_host_room_name(std::string_view name) noexcept {
+    if (name.size() != 33 || name[0] != 'p') return false;
+    return std::all_of(name.begin() + 1, name.end(),
+                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 bool room_registry::proves_host(room const& r, std::string_view host_token) {

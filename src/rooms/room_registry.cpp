@@ -15,10 +15,20 @@ boost::system::result<join_result> room_registry::join(std::string const& name,
     std::lock_guard lock(mutex_);
     auto& slot = rooms_[name];
     bool const created = !slot;
+    // A room named by a host token (host_room_name) is that token's holder's alone: created by
+    // anyone else (after a restart, or once its dormant state was let go) it starts locked,
+    // with no host and no host token but the one its name derives from, and the newcomer waits
+    // in its lobby for the holder. Otherwise its first member could hold the room, with a
+    // token of its own choosing, and let in whom it likes before the real host is back.
+    bool const claimed =
+        created && is_host_room_name(name) && host_room_name(access.host_token) != name;
     if (created) {
         slot = std::make_shared<room>(name);
-        slot->host_token =
-            access.host_token.empty() ? std::move(access.fresh_host_token) : access.host_token;
+        if (claimed)
+            slot->locked = true;
+        else
+            slot->host_token =
+                access.host_token.empty() ? std::move(access.fresh_host_token) : access.host_token;
     }
     room_handle const rh = slot;  // `slot` may go with the map entry below; rh keeps the room
     room& r = *rh;
@@ -32,10 +42,13 @@ boost::system::result<join_result> room_registry::join(std::string const& name,
     for (auto const& e : r.lobby)
         if (e.id == p->id()) return std::make_error_code(std::errc::file_exists);
     boost::system::error_code ec;
-    bool const host = created || proves_host(r, access.host_token);
+    bool const host = (created && !claimed) || proves_host(r, access.host_token);
     if (!host && !admit_locked(r, p, access, out, ec)) {
-        forget_if_new();
-        if (ec) return ec;
+        if (ec) {
+            forget_if_new();
+            return ec;
+        }
+        if (created) make_dormant_locked(rh);  // claimed: kept for its host, as a closed tab's
         out.room = rh;
         return out;  // in the lobby
     }
@@ -43,6 +56,7 @@ boost::system::result<join_result> room_registry::join(std::string const& name,
         forget_if_new();
         return protocol::errc::room_full;
     }
+    if (host && r.host_token.empty()) r.host_token = access.host_token;  // a claimed room's
     finish_entry_locked(r, p->id(), host, access.admission, std::move(access.fresh_admission), out);
     return out;
 }

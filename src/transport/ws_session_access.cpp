@@ -134,7 +134,10 @@ void basic_ws_session<Stream>::on_access(protocol::access_msg const& m) {
                 spdlog::info("ws {} {}: removed member {} of {}: {} frames its seat held dropped",
                              id_, remote_, m.id, name, res->dropped);
             }
-            if (res->p) res->p->access_event(rooms::access_change::removed, room_);
+            if (res->p)
+                res->p->access_event(
+                    m.room_ended ? rooms::access_change::room_ended : rooms::access_change::removed,
+                    room_);
             reply(protocol::encode_removed(m.id));
             ctx_.rooms.broadcast(room_, id_, protocol::encode_peer_left(m.id, true));
             if (res->locked_now) {
@@ -178,19 +181,20 @@ void basic_ws_session<Stream>::on_access_change(rooms::access_change what,
             return;
         }
         case rooms::access_change::removed:
-            if (room_ == r) end_as_removed();
+        case rooms::access_change::room_ended:
+            if (room_ == r) end_as_removed(what == rooms::access_change::room_ended);
             return;
     }
 }
 
 template <class Stream>
-void basic_ws_session<Stream>::end_as_removed() {
+void basic_ws_session<Stream>::end_as_removed(bool room_ended) {
     // The registry already removed us (seat, token, admission): no leave, no peer-left.
     auto const r = std::move(room_);
     room_.reset();
     resume_token_.clear();
     update_message_limit();
-    reply(protocol::encode_removed_you(rooms::room_registry::name(r)));
+    reply(protocol::encode_removed_you(rooms::room_registry::name(r), room_ended));
     keep_seat_ = false;
     close_with(ws::close_code::removed, "removed from the room by its host", true);
 }

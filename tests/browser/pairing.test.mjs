@@ -44,7 +44,7 @@ test("the desktop shows a QR code of the room link; the phone opens what it deco
   await desktop.goto(`${server.url}/`, { timeout: 15000 });
   await desktopReady(desktop);
   const room = await desktop.evaluate(() => window.__roomcast.room);
-  assert.match(room, /^[0-9a-f]{32}$/, "a 128-bit random room");
+  assert.match(room, /^p[0-9a-f]{32}$/, "a 128-bit room named from its host token");
   link = await desktop.locator("#link").inputValue();
   assert.equal(link, `${server.url}/?room=${room}`, "the link is on ROOMCAST_PUBLIC_URL");
   await pairState().getByText("Waiting for a device").waitFor({ timeout: 10000 });

@@ -5,10 +5,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { devices } from "playwright-core";
-import { pairing, makePhoto, sha256, receivedHashes, admitted, desktopReady, qrText, seatsExpired } from "./harness.mjs";
+import { pairing, makePhoto, sha256, receivedHashes, admitted, desktopReady, qrText, seatsExpired, startServer } from "./harness.mjs";
 
 const DEADLINE = { timeout: 90_000 };
-const { pair, browser } = pairing();
+const { pair, browser, servers } = pairing();
 
 /** Opens `url` in a new iPhone-like browser (another device), recording every frame it receives. */
 async function stranger(url) {
@@ -139,5 +139,30 @@ test("'New room' tells the phone and leaves the old link worthless; the new code
   await admitted(desktop, p2);
   assert.deepEqual(errors, []);
   await s.ctx.close();
+  await close();
+});
+
+test("after a server restart the room is still the desktop's: a removed phone that comes back first waits, and the desktop is asked", DEADLINE, async () => {
+  const { server, desktop, phone, link, errors, close } = await pair();
+  const desktopCtx = desktop.context();
+  await desktop.getByRole("button", { name: "Remove Chrome on Android" }).click();
+  await phone.getByRole("heading", { name: "Removed from the room" }).waitFor({ timeout: 10000 });
+  await desktop.close();
+  // The daemon restarts on the same address: it remembers nothing (rooms, admissions).
+  assert.equal(await server.stop(), 0);
+  const again = await startServer({ ROOMCAST_PUBLIC_URL: server.url }, 15000, server.port);
+  servers.push(again);
+  // The removed phone asks first. Before, the first to open a room hosted it.
+  await phone.getByRole("button", { name: "Ask again" }).click();
+  await phone.getByText("Waiting for your computer to let this phone in").waitFor({ timeout: 15000 });
+  const back = await desktopCtx.newPage();
+  await back.goto(`${server.url}/`, { timeout: 15000 });
+  await desktopReady(back);
+  assert.equal(await back.evaluate(() => window.__roomcast.link), link, "the same room: its host token still proves it");
+  await knock(back, "Chrome on Android").waitFor({ timeout: 10000 });
+  assert.deepEqual(await back.evaluate(() => window.__roomcast.peers()), {}, "nobody got in while the desktop was away");
+  await back.locator("#pair-state[data-state=waiting]").waitFor({ timeout: 5000 });
+  assert.notEqual(await phone.getByText("Connected to your computer").isVisible(), true);
+  assert.deepEqual(errors, []);
   await close();
 });

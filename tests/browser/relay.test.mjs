@@ -12,12 +12,12 @@ after(async () => {
   assert.deepEqual(codes, codes.map(() => 0), "roomcast exits 0 on SIGTERM");
 });
 
-test("a page without a room makes a random 128-bit one, keeps it over a reload; 'New room' makes another", async () => {
+test("a page without a room gets a fresh 128-bit one named from its host token, keeps it over a reload; 'New room' makes another", async () => {
   const page = await browser.newPage();
   await page.goto(`${server.url}/`, { timeout: 15000 });
   await page.getByText("Connected", { exact: true }).waitFor({ timeout: 10000 });
   const room = await page.evaluate(() => window.__roomcast.room);
-  assert.match(room, /^[0-9a-f]{32}$/);
+  assert.match(room, /^p[0-9a-f]{32}$/, "named from its host token (GET /api/room)");
   assert.equal(await page.locator("#link").inputValue(), `${server.url}/?room=${room}`);
   assert.equal(new URL(page.url()).search, "", "the desktop's own URL carries no room");
 
@@ -28,7 +28,7 @@ test("a page without a room makes a random 128-bit one, keeps it over a reload; 
   await page.getByRole("button", { name: "New room" }).click();
   await page.waitForFunction((old) => window.__roomcast.room !== old, room, { timeout: 10000 });
   const fresh = await page.evaluate(() => window.__roomcast.room);
-  assert.match(fresh, /^[0-9a-f]{32}$/);
+  assert.match(fresh, /^p[0-9a-f]{32}$/);
   assert.equal(await page.locator("#link").inputValue(), `${server.url}/?room=${fresh}`);
   await page.getByText("Connected", { exact: true }).waitFor({ timeout: 10000 });
   await page.close();

@@ -215,6 +215,25 @@ TEST(PrivateRoom, AKnockIsWithdrawnWhenTheNewcomerGoes) {
     }
 }
 
+TEST(PrivateRoom, AHostStartingANewRoomSaysSoInItsRemoveAndOnlyTheServerTellsTheMember) {
+    running_server s(private_config());
+    ws_client host(s.port()), b(s.port()), c(s.port());
+    join_with(host, {{"room", "r"}});
+    auto const bid = join_with(b, {{"room", "r"}})["id"].get<std::uint64_t>();
+    join_with(c, {{"room", "r"}});
+    // A member cannot say it: the reason is in the server's own `removed`, never relayed.
+    c.send_json({{"type", "removed"}, {"room", "r"}, {"reason", "room-ended"}});
+    EXPECT_EQ(c.read_until("error")["code"], "reserved-type");
+    host.send_json({{"type", "remove"}, {"id", bid}, {"reason", "room-ended"}});
+    EXPECT_EQ(host.read_until("removed")["id"], bid);
+    auto told = b.read_until("removed");
+    EXPECT_EQ(told.value("room", ""), "r");
+    EXPECT_EQ(told.value("reason", ""), "room-ended");
+    EXPECT_EQ(close_code_of(b), 4004);
+    EXPECT_EQ(error_code_of(host, {{"type", "remove"}, {"id", 12}, {"reason", "because"}}),
+              "bad-message");
+}
+
 TEST(PrivateRoom, RemovingAMemberClosesItRevokesItsSeatAndAdmissionAndLocksTheRoom) {
     running_server s(private_config());
     ws_client host(s.port()), b(s.port()), c(s.port());
@@ -367,21 +386,33 @@ TEST(PrivateRoom, TheLockOutlivesTheHostsClosedTabAndTheHostFindsWhoWaited) {
     EXPECT_EQ(sample(scrape(s.port()), "roomcast_rooms_dormant"), 0);
 }
 
-TEST(PrivateRoom, AHostTokenTheRoomNameDerivesFromTakesTheRoomBackFromWhoeverCreatedIt) {
+TEST(PrivateRoom, ARoomNamedByAHostTokenCannotBeSquattedWhoeverOpensItFirstWaitsForItsHolder) {
     running_server s(private_config());
     std::string const token = "0123456789abcdef0123456789abcdef";
     std::string const room = rooms::room_registry::host_room_name(token);
-    ASSERT_EQ(room, "f72d4d4e8099a1b49d4bd35a4809a69c");  // SHA-256 test vector (hashlib)
+    ASSERT_EQ(room, "pf72d4d4e8099a1b49d4bd35a4809a69c");  // SHA-256 test vector (hashlib)
+    // A former member knows the name; the room is gone (a restart, or let go): it opens it
+    // first, offering a host token of its own choosing.
     ws_client first(s.port());
-    auto jf = join_with(first, {{"room", room}});
-    ASSERT_EQ(jf["host"], jf["id"]) << "whoever creates a room hosts it";
+    first.send_json({{"type", "join"}, {"room", room}, {"host_token", "attackerchosen123"}});
+    auto lf = first.read_until("lobby");
+    EXPECT_EQ(lf["room"], room) << "it waits: it is not the host, and the room is locked";
+    EXPECT_EQ(sample(scrape(s.port()), "roomcast_rooms_dormant"), 1);
     ws_client owner(s.port());
     auto jo = join_with(owner, {{"room", room}, {"host_token", token}});
     EXPECT_EQ(jo["host"], jo["id"]);
-    EXPECT_EQ(first.read_until("host")["id"], jo["id"]);
-    EXPECT_EQ(error_code_of(first, {{"type", "lock"}}), "not-host");
-    owner.send_json({{"type", "remove"}, {"id", jf["id"]}});
-    EXPECT_EQ(close_code_of(first), 4004);
+    EXPECT_EQ(jo["locked"], true);
+    EXPECT_EQ(jo["host_token"], token);
+    EXPECT_TRUE(jo["peers"].empty()) << jo.dump();
+    ASSERT_EQ(jo["lobby"].size(), 1u) << jo.dump();
+    EXPECT_EQ(jo["lobby"][0]["id"], lf["id"]);
+    // Its chosen token does not make a second connection host either.
+    ws_client second(s.port());
+    second.send_json({{"type", "join"}, {"room", room}, {"host_token", "attackerchosen123"}});
+    second.read_until("lobby");
+    EXPECT_EQ(owner.read_until("knock")["id"].is_number(), true);
+    owner.send_json({{"type", "deny"}, {"id", lf["id"]}});
+    EXPECT_EQ(close_code_of(first), 4003);
 }
 
 TEST(PrivateRoom, ApiRoomMintsARoomItsHostTokenProvesAcrossARestart) {
@@ -399,15 +430,19 @@ TEST(PrivateRoom, ApiRoomMintsARoomItsHostTokenProvesAcrossARestart) {
         auto again = json::parse(body_of(get(s.port(), "/api/room")), nullptr, false);
         EXPECT_NE(again.value("host_token", ""), token) << "a fresh token every time";
     }
-    // Another server (a restart): a phone comes back first and creates the room; the desktop's
-    // token still makes it the host.
+    // Another server (a restart): a phone comes back first; it waits for the desktop, whose
+    // token makes it the host, and is asked about again (admissions died with the server).
     running_server s(private_config());
     ws_client phone(s.port()), desk(s.port());
-    auto jp = join_with(phone, {{"room", room}});
+    phone.send_json({{"type", "join"}, {"room", room}, {"name", "Chrome on Android"}});
+    auto lp = phone.read_until("lobby");
     auto jd = join_with(desk, {{"room", room}, {"host_token", token}});
     EXPECT_EQ(jd["host"], jd["id"]);
-    EXPECT_EQ(phone.read_until("host")["id"], jd["id"]);
-    (void)jp;
+    EXPECT_EQ(jd["host_token"], token);
+    ASSERT_EQ(jd["lobby"].size(), 1u) << jd.dump();
+    EXPECT_EQ(jd["lobby"][0]["name"], "Chrome on Android");
+    desk.send_json({{"type", "admit"}, {"id", lp["id"]}});
+    EXPECT_EQ(phone.read_until("joined")["host"], jd["id"]);
 }
 
 TEST(PrivateRoom, NewcomersStillWaitingWhenALockedEmptyRoomIsLetGoAreToldAndClosed) {

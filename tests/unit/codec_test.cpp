@@ -714,3 +714,25 @@ TEST(CodecEncode, JoinedWithSeatFields) {
     EXPECT_EQ(decode_frame(encode_peer_away(5)), (json{{"type", "peer-away"}, {"id", 5}}));
     EXPECT_EQ(decode_frame(encode_peer_back(5)), (json{{"type", "peer-back"}, {"id", 5}}));
 }
+
+namespace {
+
+TEST(Codec, RemoveMayCarryOneReasonThatTheHostStartedANewRoomAndNothingElse) {
+    auto plain = std::get<access_msg>(ok_of(R"({"type":"remove","id":7})"));
+    EXPECT_EQ(plain.what, access_msg::kind::remove);
+    EXPECT_FALSE(plain.room_ended);
+    auto ended = std::get<access_msg>(ok_of(R"({"type":"remove","id":7,"reason":"room-ended"})"));
+    EXPECT_TRUE(ended.room_ended);
+    EXPECT_EQ(ended.id, 7u);
+    for (auto bad :
+         {R"({"type":"remove","id":7,"reason":"left"})", R"({"type":"remove","id":7,"reason":1})",
+          R"x({"type":"remove","id":7,"reason":"room-ended "})x"})
+        EXPECT_EQ(error_of(bad), errc::bad_message) << bad;
+    // The member is told by the server, in the frame only it receives.
+    auto f = encode_removed_you("r", true);
+    EXPECT_EQ(json::parse(f->payload),
+              (json{{"type", "removed"}, {"room", "r"}, {"reason", "room-ended"}}));
+    EXPECT_FALSE(json::parse(encode_removed_you("r")->payload).contains("reason"));
+}
+
+}  // namespace

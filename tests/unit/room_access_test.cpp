@@ -58,11 +58,75 @@ join_access fresh(std::string admission = "adm", std::string host = "hosttoken")
 }  // namespace
 
 TEST(RoomAccess, AHostTokenDerivesItsRoomNameWithSha256) {
-    // Vectors from Python: hashlib.sha256(b"roomcast host v1\0" + T).hexdigest()[:32]
-    EXPECT_EQ(room_registry::host_room_name("abc"), "bf7ddc260468903bdb6991624e4087e4");
+    // Vectors from Python: "p" + hashlib.sha256(b"roomcast host v1\0" + T).hexdigest()[:32]
+    EXPECT_EQ(room_registry::host_room_name("abc"), "pbf7ddc260468903bdb6991624e4087e4");
     EXPECT_EQ(room_registry::host_room_name("0123456789abcdef0123456789abcdef"),
-              "f72d4d4e8099a1b49d4bd35a4809a69c");
+              "pf72d4d4e8099a1b49d4bd35a4809a69c");
     EXPECT_NE(room_registry::host_room_name("abd"), room_registry::host_room_name("abc"));
+    EXPECT_TRUE(room_registry::is_host_room_name(room_registry::host_room_name("abc")));
+    for (auto name : {"bf7ddc260468903bdb6991624e4087e4", "pbf7ddc260468903bdb6991624e4087e",
+                      "pBF7DDC260468903BDB6991624E4087E4", "qbf7ddc260468903bdb6991624e4087e4",
+                      "pbf7ddc260468903bdb6991624e4087e4a", "kitchen-42"})
+        EXPECT_FALSE(room_registry::is_host_room_name(name)) << name;
+}
+
+TEST(RoomAccess, ARoomNamedByAHostTokenIsNobodysElseWhoeverCreatesItWaitsForItsHolder) {
+    // After a restart (or once its dormant state was let go) the room does not exist; a former
+    // member who knows its name must not create it, host it and let in whom it likes.
+    room_registry reg(8);
+    std::string const token = "0123456789abcdef0123456789abcdef";
+    std::string const name = room_registry::host_room_name(token);
+    auto squatter = make(1), stranger = make(2), owner = make(3);
+    join_access own_token = fresh("a1", "squattertoken");
+    own_token.host_token = "squattertoken";  // a token of its own choosing
+    auto js = reg.join(name, squatter, "t1", own_token);
+    ASSERT_TRUE(js);
+    EXPECT_TRUE(js->in_lobby) << "it waits: the room is locked, and it is not the host";
+    EXPECT_EQ(reg.dormant_count(), 1u) << "kept for its holder, as a closed tab's room";
+    auto jn = reg.join(name, stranger, "t2", fresh("a2"));
+    ASSERT_TRUE(jn);
+    EXPECT_TRUE(jn->in_lobby);
+
+    join_access proof = fresh("a3");
+    proof.host_token = token;
+    auto jo = reg.join(name, owner, "t3", proof);
+    ASSERT_TRUE(jo);
+    EXPECT_FALSE(jo->in_lobby);
+    EXPECT_TRUE(jo->host);
+    EXPECT_TRUE(jo->locked);
+    EXPECT_EQ(jo->host_token, token) << "its token, not one a squatter chose";
+    EXPECT_TRUE(jo->others.empty()) << "nobody got in before the host";
+    ASSERT_EQ(jo->lobby.size(), 2u) << "both wait to be asked about";
+    EXPECT_EQ(reg.dormant_count(), 0u);
+    // The squatter's token proves nothing, from another connection either.
+    auto again = make(4);
+    join_access retry = fresh("a4", "x");
+    retry.host_token = "squattertoken";
+    auto ja = reg.join(name, again, "t4", retry);
+    ASSERT_TRUE(ja);
+    EXPECT_TRUE(ja->in_lobby);
+    EXPECT_EQ(squatter->frames, 0);
+    EXPECT_EQ(stranger->frames, 0);
+}
+
+TEST(RoomAccess, ARoomNamedByAHostTokenCreatedByItsHolderIsItsOwnAndOtherNamesAreFirstCome) {
+    room_registry reg(8);
+    std::string const token = "fedcba9876543210fedcba9876543210";
+    join_access proof = fresh("a1");
+    proof.host_token = token;
+    auto jo = reg.join(room_registry::host_room_name(token), make(1), "t1", proof);
+    ASSERT_TRUE(jo);
+    EXPECT_TRUE(jo->host);
+    EXPECT_FALSE(jo->locked) << "locking is the host's to ask";
+    EXPECT_EQ(jo->host_token, token);
+    // A hand-named room is its creator's, with the token it offers (as before).
+    join_access chosen = fresh("a2");
+    chosen.host_token = "mytoken";
+    auto jk = reg.join("kitchen-42", make(2), "t2", chosen);
+    ASSERT_TRUE(jk);
+    EXPECT_TRUE(jk->host);
+    EXPECT_EQ(jk->host_token, "mytoken");
+    EXPECT_EQ(reg.dormant_count(), 0u);
 }
 
 TEST(RoomAccess, TheCreatorHostsAndALockedRoomPutsNewcomersInTheLobby) {

@@ -32,6 +32,7 @@ struct access_msg {
     enum class kind { lock, unlock, admit, deny, remove };
     kind what = kind::lock;
     std::uint64_t id = 0;
+    bool room_ended = false;  // remove with "reason":"room-ended": the host started a new room
 };
 /** Any other type: its bytes are relayed unchanged. */
 struct relay_msg {};
@@ -116,7 +117,7 @@ frame_ptr encode_knock_withdrawn(std::uint64_t id);
 frame_ptr encode_denied_you(std::string_view room);
 frame_ptr encode_denied(std::uint64_t id);
 /** {"type":"removed","room"} to the removed member; {"type":"removed","id"} to the host. */
-frame_ptr encode_removed_you(std::string_view room);
+frame_ptr encode_removed_you(std::string_view room, bool room_ended = false);
 frame_ptr encode_removed(std::uint64_t id);
 /** {"type":"room-closed","room"}: to a newcomer whose room's lock was let go while it waited. */
 frame_ptr encode_room_closed(std::string_view room);

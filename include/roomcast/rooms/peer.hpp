@@ -16,6 +16,7 @@ enum class access_change {
     admitted,     // the host let this lobby member in: enter the room now
     denied,       // the host refused this lobby member
     removed,      // the host removed this member
+    room_ended,   // the host removed this member because it started a new room
     room_closed,  // the locked room this lobby member waited for was let go
 };
 

@@ -193,9 +193,13 @@ class room_registry {
     /** Locked rooms with no member, kept for their host. */
     std::size_t dormant_count() const;
 
-    /** The room name a host token T proves: the first half of SHA-256("roomcast host v1\0" ‖ T)
-     * in lowercase hex (32 characters, 128 bits). */
+    /** The room name a host token T proves: "p", then the first half of
+     * SHA-256("roomcast host v1\0" ‖ T) in lowercase hex (33 characters, 128 bits). */
     static std::string host_room_name(std::string_view host_token);
+    /** True when `name` has the form of host_room_name(): such a room belongs to the holder of
+     * the token it derives from. Created by anyone else, it is locked and has no host until
+     * that holder comes (who enters first waits in its lobby), so nobody can squat it. */
+    static bool is_host_room_name(std::string_view name) noexcept;
 
     /**
      * Holds member `id`'s seat after its connection dropped: the member entry now points at

@@ -167,8 +167,9 @@ class basic_ws_session final : public rooms::peer,
     void on_access(protocol::access_msg const& m);
     /** On our strand: what access_event() said. */
     void on_access_change(rooms::access_change what, rooms::room_handle const& r);
-    /** The host removed us from room_ (the registry already did): say so, close with 4004. */
-    void end_as_removed();
+    /** The host removed us from room_ (the registry already did): say so (and that it started a
+     * new room, when it said so), close with 4004. */
+    void end_as_removed(bool room_ended = false);
     /** Admitted: enter the room we waited for. */
     void enter_admitted(rooms::room_handle const& r);
 
