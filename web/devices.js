@@ -39,6 +39,9 @@ export function joinedRoom(room) {
 
 export function forgetMember(id) {
   devices.delete(id);
+  lastChange.delete(id);
+  clearTimeout(pendingDevice.get(id)?.timer);
+  pendingDevice.delete(id);
 }
 
 /** "Chrome on Android", "Safari on iPhone", "Firefox on Windows"… from a user agent string. */
@@ -77,12 +80,33 @@ export function announceDevice() {
   conn.send(JSON.stringify({ type: "device", from: conn.id, device: deviceId, name: selfName }));
 }
 
+// A member's announced name is redrawn at most once per DEVICE_CHANGE_MS: a member sending
+// `device` as fast as the server lets it would otherwise redraw its row (and the Remove
+// button under the pointer) hundreds of times a second. The latest announcement wins, late.
+const DEVICE_CHANGE_MS = 2000;
+const lastChange = new Map(); // member id → when its announcement was last taken
+const pendingDevice = new Map(); // member id → { msg, timer }: the latest one, waiting its turn
+
 export function onDevice(msg) {
   if (!Number.isSafeInteger(msg.from) || msg.from === page.conn()?.id) return;
   if (typeof msg.device !== "string" || !/^[0-9a-f]{32}$/.test(msg.device)) return;
+  const wait = (lastChange.get(msg.from) ?? -Infinity) + DEVICE_CHANGE_MS - Date.now();
+  if (wait > 0) {
+    const p = pendingDevice.get(msg.from);
+    if (p) p.msg = msg;
+    else pendingDevice.set(msg.from, { msg, timer: setTimeout(() => takeDevice(pendingDevice.get(msg.from)?.msg), wait) });
+    return;
+  }
+  takeDevice(msg);
+}
+
+function takeDevice(msg) {
+  if (!msg) return;
+  pendingDevice.delete(msg.from);
   const before = devices.get(msg.from);
   const name = cleanName(msg.name);
   if (before && before.device === msg.device && before.name === name) return;
+  lastChange.set(msg.from, Date.now());
   devices.set(msg.from, { device: msg.device, name });
   page.changed();
 }

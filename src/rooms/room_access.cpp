@@ -28,6 +28,12 @@ auto find_id(List& list, std::uint64_t id) {
     return std::find_if(list.begin(), list.end(), [id](auto const& x) { return x.id == id; });
 }
 
+// Member `id` is in r now: present, or away with its seat held.
+bool in_room(room const& r, std::uint64_t id) {
+    auto const& list = *r.members;
+    return find_id(list, id) != list.end();
+}
+
 }  // namespace
 
 std::string room_registry::host_room_name(std::string_view host_token) {
@@ -67,8 +73,11 @@ bool room_registry::proves_host(room const& r, std::string_view host_token) {
 bool room_registry::admit_locked(room& r, std::shared_ptr<peer> const& p, join_access const& a,
                                  join_result& out, boost::system::error_code& ec) {
     if (!r.locked) return true;
+    // An admission whose member is in the room now (present, or its seat held) is in use: a
+    // second connection with it would be a second member on one device's pass, and removing
+    // the first would leave the copy in. It knocks instead.
     for (auto const& adm : r.admissions)
-        if (same_secret(adm.token, a.admission)) return true;
+        if (same_secret(adm.token, a.admission) && !in_room(r, adm.member)) return true;
     if (r.lobby.size() >= access_.max_lobby) {
         ec = protocol::errc::lobby_full;
         return false;
@@ -87,8 +96,9 @@ void room_registry::finish_entry_locked(room& r, std::uint64_t id, bool host,
         out.host_moved = r.host != 0 && r.host != id;
         r.host = id;
     }
-    auto adm = std::find_if(r.admissions.begin(), r.admissions.end(),
-                            [&](admission const& x) { return same_secret(x.token, brought); });
+    auto adm = std::find_if(r.admissions.begin(), r.admissions.end(), [&](admission const& x) {
+        return same_secret(x.token, brought) && (x.member == id || !in_room(r, x.member));
+    });
     if (adm != r.admissions.end()) {
         // Used: it is spent, and the member gets a new one. So an admission is one device's,
         // bound to one member id at a time: a copy used again, or by a second connection, is

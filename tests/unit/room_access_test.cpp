@@ -217,6 +217,39 @@ TEST(RoomAccess, ARemovedMemberRelaysNothingEvenBeforeItHearsOfIt) {
     EXPECT_EQ(reg.remove(jh->room, 3, 1).error(), errc::not_host);
 }
 
+TEST(RoomAccess, AnAdmissionInUseByAMemberInTheRoomLetsNoSecondConnectionIn) {
+    // A copy of a member's admission (or a second tab without the seat) must not make a second
+    // member on one device's pass: removing the first would leave the copy in.
+    room_registry reg(8);
+    auto h = make(1), m = make(2), clone = make(3), open_clone = make(4);
+    auto jh = reg.join("r", h, "t1", fresh("H1"));
+    ASSERT_TRUE(reg.join("r", m, "t2", fresh("M1")));
+    join_access copy = fresh("C1");
+    copy.admission = "M1";
+    // The room is open: the copy enters as anyone would, but does not take M's admission.
+    auto jo = reg.join("r", open_clone, "t4", copy);
+    ASSERT_TRUE(jo);
+    EXPECT_FALSE(jo->in_lobby);
+    EXPECT_EQ(jo->admission, "C1") << "a fresh one of its own";
+    EXPECT_EQ(reg.describe(jh->room, 2).admission, "M1") << "M keeps its own";
+    ASSERT_TRUE(reg.lock(jh->room, 1));
+    auto jc = reg.join("r", clone, "t3", copy);
+    ASSERT_TRUE(jc);
+    EXPECT_TRUE(jc->in_lobby) << "in use by member 2: the copy knocks";
+    EXPECT_EQ(clone->frames, 0);
+    bool waiting = false;
+    reg.leave_lobby(jh->room, 3, clone.get(), waiting);
+    // Once M is gone (its seat too), the admission is M's device's way back, once.
+    ASSERT_TRUE(reg.leave(jh->room, 2));
+    auto back = make(5);
+    join_access with = fresh("M2");
+    with.admission = "M1";
+    auto jb = reg.join("r", back, "t5", with);
+    ASSERT_TRUE(jb);
+    EXPECT_FALSE(jb->in_lobby);
+    EXPECT_EQ(jb->admission, "M2");
+}
+
 TEST(RoomAccess, AnAdmissionIsSpentWhenUsedAndLockingForgetsThoseOfDevicesGone) {
     room_registry reg(8);
     auto h = make(1), a = make(2), s1 = make(3), s2 = make(4);
