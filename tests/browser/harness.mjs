@@ -12,6 +12,7 @@ import pngjs from "pngjs";
 import jsQR from "jsqr";
 
 const { PNG } = pngjs;
+export { devices }; // for scripts outside tests/browser (bench/e2e-cost.mjs), which cannot resolve playwright-core
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repo = path.resolve(here, "../..");
