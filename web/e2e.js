@@ -22,6 +22,7 @@ export const LABELS = Object.freeze({
   chunk: "roomcast chunk v1",
   meta: "roomcast meta v1",
   text: "roomcast text v1",
+  name: "roomcast name v1",
 });
 export const KEY_BYTES = 32;
 export const SECRET_BYTES = 16; // the pairing secret in the link's fragment, and ids
@@ -98,6 +99,28 @@ export function verificationCode(kPair) {
 export function rejoinProof(kPair, challenge, role) {
   const key = derive(kPair, LABELS.rejoin);
   return hmac(sha256, key, concat(enc.encode(role === "desktop" ? "D" : "P"), challenge));
+}
+
+/**
+ * A device's name sealed for the desktop it pairs with: random nonce ‖ AES-GCM(HKDF(K_pair,
+ * "roomcast name v1"), aad = the label). A random nonce, since a device may knock many times
+ * under one K_pair (same link, same device key) with different names.
+ */
+export async function sealName(box, kPair, name) {
+  const nonce = randomBytes(NONCE_BYTES);
+  return concat(nonce, await box.seal(derive(kPair, LABELS.name), nonce, enc.encode(name), enc.encode(LABELS.name)));
+}
+
+/** The name back, or null when it was not sealed under this K_pair (or is not UTF-8). */
+export async function openName(box, kPair, sealed) {
+  if (!(sealed instanceof Uint8Array) || sealed.length < NONCE_BYTES + TAG_BYTES) return null;
+  const plain = await box.open(derive(kPair, LABELS.name), sealed.subarray(0, NONCE_BYTES), sealed.subarray(NONCE_BYTES), enc.encode(LABELS.name));
+  if (!plain) return null;
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(plain);
+  } catch {
+    return null;
+  }
 }
 
 // ---- AES-256-GCM: WebCrypto where there is a secure context, else @noble/ciphers ----------

@@ -181,6 +181,14 @@ for (const [name, box] of boxes) {
     assert.deepEqual(nodeOpen(nodeHkdf(roomKey, tid, label("roomcast text v1")), Buffer.alloc(12), Buffer.from(text.ct, "base64url"), label("roomcast text v1")),
       { type: "note", text: "the door code is 4711" }, "text as documented");
     assert.deepEqual(nodeOpen(kx, e2e.indexNonce(e2e.META_INDEX), Buffer.from(wire.sealed, "base64url"), label("roomcast meta v1")), meta, "meta as documented");
+    const sealedName = await e2e.sealName(box, k, "Anna's Pixel");
+    const nd = nodeCrypto.createDecipheriv("aes-256-gcm", nodeHkdf(k, Buffer.alloc(0), label("roomcast name v1")), sealedName.subarray(0, 12));
+    nd.setAAD(label("roomcast name v1"));
+    nd.setAuthTag(sealedName.subarray(sealedName.length - 16));
+    assert.equal(Buffer.concat([nd.update(sealedName.subarray(12, sealedName.length - 16)), nd.final()]).toString("utf8"), "Anna's Pixel", "name as documented");
+    assert.equal(await e2e.openName(box, k, sealedName), "Anna's Pixel");
+    assert.equal(await e2e.openName(box, hex("11".repeat(32)), sealedName), null);
+    assert.notDeepEqual(await e2e.sealName(box, k, "Anna's Pixel"), sealedName, "a random nonce each time");
     const twice = await e2e.sealText(box, roomKey, { type: "note", text: "the door code is 4711" });
     assert.notEqual(twice.ct, text.ct, "each message its own key: the same text seals differently");
   });
