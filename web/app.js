@@ -12,7 +12,10 @@
 // the room from a host token (GET /api/room), locks it as soon as it is in, and shows the link
 // only then; a device that opens the link waits in the lobby until the desktop's "Allow". An
 // allowed device keeps the admission the server gives it and comes back by itself; "Remove"
-// and "New room" close devices out (the phone says why).
+// and "New room" close devices out (the phone says why). Pairing (keys.js, pairing.js): the
+// link carries a single-use secret and the desktop's key in its fragment; the phone's knock
+// proves it, and both screens show the same 6-digit code; a knock without that proof cannot be
+// allowed. (Frames are not sealed yet: docs/PRIVACY.md.)
 
 import { Connection } from "./connection.js";
 import { TransferEngine, decodeLegacy } from "./transfer.js";
@@ -22,6 +25,7 @@ import { decodes, fileCard, typeName } from "./filekind.js";
 import { announce, arrived, setupArrivals } from "./notice.js";
 import { announceDevice, cleanName, deviceName, forgetMember, joinedRoom, nameOf, onDevice, renderDevices, setupDevices } from "./devices.js";
 import { clearQr, drawQr } from "./qr.js";
+import * as keys from "./keys.js";
 const ROOM_RE = /^[A-Za-z0-9_-]{1,128}$/;
 const TOKEN_RE = /^[A-Za-z0-9_-]{1,128}$/;
 // A room named by its host token (GET /api/room): the server keeps it for that token's holder
@@ -111,6 +115,10 @@ const engine = new TransferEngine({
 
 function onJoined(msg, { resumed, probe }) {
   if (typeof msg.admission === "string" && TOKEN_RE.test(msg.admission)) store(admissionKey(room), msg.admission);
+  if (mode === "phone" && !probe && phoneJoin.code && !phoneJoin.known) {
+    keys.phoneAdmitted(room); // let in on this pairing: keep it, and knock with it from now on
+    preparePhoneJoin();
+  }
   if (mode === "desktop" && !onDesktopJoined(msg)) return;
   const before = new Map(peers);
   peers.clear();
@@ -232,9 +240,19 @@ function startConnection() {
 // ---- private rooms: host, lobby, admissions ------------------------------------------------
 
 const ENDED = ["denied", "removed", "closed"];
-const knocks = new Map(); // desktop: newcomer id → the name it gave, while it waits in the lobby
+// desktop: newcomer id → { raw: the name its knock gave, verdict: what keys.readKnock() made of
+// it (null while it is being checked) }, while it waits in the lobby
+const knocks = new Map();
+let keysReady = false; // desktop: the link secret and our key are loaded (the link needs them)
 let locked = false; // desktop: the server said the room is locked (the link is shown only then)
 let hosting = false; // desktop: the server said we host this room with our token
+
+// phone: the `name` of its joins (a knock proving the link, or its pairing) and the code to show
+let phoneJoin = { name: deviceName(), code: null };
+async function preparePhoneJoin() {
+  phoneJoin = await keys.phoneJoinName(room, deviceName());
+  showPeers();
+}
 
 /** What this page's joins carry: the desktop its host token; a phone its admission and name. */
 function joinFields() {
@@ -243,7 +261,7 @@ function joinFields() {
     return TOKEN_RE.test(t || "") ? { host_token: t } : {};
   }
   const a = load(admissionKey(room));
-  return { name: deviceName(), ...(TOKEN_RE.test(a || "") ? { admission: a } : {}) };
+  return { name: phoneJoin.name, ...(TOKEN_RE.test(a || "") ? { admission: a } : {}) };
 }
 
 /** The desktop's `joined`: it must be the host; it locks the room and reads who knocks. */
@@ -257,7 +275,7 @@ function onDesktopJoined(msg) {
   hosting = true;
   locked = msg.locked === true;
   knocks.clear();
-  for (const k of Array.isArray(msg.lobby) ? msg.lobby : []) if (Number.isSafeInteger(k?.id)) knocks.set(k.id, cleanName(k.name));
+  for (const k of Array.isArray(msg.lobby) ? msg.lobby : []) if (Number.isSafeInteger(k?.id)) addKnock(k.id, k.name);
   for (const id of Array.isArray(msg.peers) ? msg.peers : []) rememberMember(id);
   if (!locked) conn.send(JSON.stringify({ type: "lock" }));
   showLink();
@@ -268,8 +286,7 @@ function onAccess(msg) {
   switch (msg.type) {
     case "knock":
       if (!Number.isSafeInteger(msg.id)) return;
-      knocks.set(msg.id, cleanName(msg.name));
-      announce(`${knockName(msg.id)} asks to join`);
+      addKnock(msg.id, msg.name, true);
       break;
     case "knock-withdrawn":
     case "denied": // the answer to our deny
@@ -303,7 +320,23 @@ function onAccess(msg) {
   showPeers();
 }
 
-const knockName = (id) => knocks.get(id) || "A device";
+/** A knock to show: checked against the link secret and the devices paired before. */
+function addKnock(id, raw, tell = false) {
+  const k = { raw: typeof raw === "string" ? raw : "", verdict: null };
+  knocks.set(id, k);
+  keys.readKnock(room, k.raw).then((verdict) => {
+    if (knocks.get(id) !== k) return; // gone, or knocked again
+    k.verdict = verdict;
+    if (tell) announce(verdict.ok ? `${knockName(id)} asks to join` : "A device with a wrong or old link asks to join");
+    showPeers();
+  });
+}
+
+const knockName = (id) => {
+  const v = knocks.get(id)?.verdict;
+  return (v?.ok && cleanName(v.name)) || "A device";
+};
+const spaced = (code) => `${code.slice(0, 3)} ${code.slice(3)}`;
 
 /** The desktop's list of devices waiting in the lobby, each with Allow and Deny. */
 // A knock's buttons answer only once its row has been on screen this long, and again after it
@@ -317,8 +350,9 @@ function renderKnocks() {
   const focused = list.contains(document.activeElement) ? document.activeElement.closest("button") : null;
   const want = focused ? { key: focused.closest("li").dataset.key, action: focused.dataset.action } : null;
   const old = new Map([...list.children].map((li, i) => [li.dataset.key, { li, i }]));
-  const rows = [...knocks].map(([id, name], i) => {
-    const key = `${id}:${name}`; // a knock again under another name is another row
+  const rows = [...knocks].map(([id, k], i) => {
+    const v = k.verdict;
+    const key = `${id}:${v ? (v.ok ? `ok:${v.code}:${v.name}` : "wrong") : "checking"}`; // knocked again, or checked: another row
     const kept = old.get(key);
     if (!kept) return knockRow(id, key);
     if (kept.i !== i) arm(kept.li); // it moved under the pointer
@@ -337,20 +371,38 @@ function knockRow(id, key) {
   const li = el("li", "knock");
   li.dataset.id = String(id);
   li.dataset.key = key;
+  const v = knocks.get(id)?.verdict;
   const name = knockName(id);
   const text = el("span", "knock-text");
-  text.append(el("strong", "", name), " wants to join this room");
+  if (!v) {
+    text.append("A device wants to join — checking its link…");
+    li.append(text);
+    return li;
+  }
+  const deny = el("button", "quiet", "Deny");
+  deny.type = "button";
+  deny.dataset.action = "deny";
+  deny.addEventListener("click", () => answerKnock(id, "deny"));
+  if (!v.ok) {
+    // No proof of the code shown now: a photo of an older one, a link from someone's history,
+    // or a client that does not pair. It cannot be let in from here.
+    li.classList.add("wrong");
+    text.append(el("strong", "", "A device with a wrong or old link"), " wants to join. It did not scan the code shown now.");
+    deny.setAttribute("aria-label", "Deny the device with a wrong or old link");
+    li.append(text, deny);
+    arm(li);
+    return li;
+  }
+  text.append(el("strong", "", name), v.known ? " (paired before) wants to join this room" : " wants to join this room");
+  const code = el("span", "knock-code", `Code ${spaced(v.code)}`);
+  code.title = "The phone shows the same code: compare them before you allow it";
   const allow = el("button", "primary", "Allow");
   allow.type = "button";
   allow.dataset.action = "admit";
   allow.setAttribute("aria-label", `Allow ${name}`);
   allow.addEventListener("click", () => answerKnock(id, "admit"));
-  const deny = el("button", "quiet", "Deny");
-  deny.type = "button";
-  deny.dataset.action = "deny";
   deny.setAttribute("aria-label", `Deny ${name}`);
-  deny.addEventListener("click", () => answerKnock(id, "deny"));
-  li.append(text, allow, deny);
+  li.append(text, code, allow, deny);
   arm(li);
   return li;
 }
@@ -366,7 +418,11 @@ function arm(li) {
 
 function answerKnock(id, type) {
   if (!conn?.ready) return;
+  const v = knocks.get(id)?.verdict;
+  if (type === "admit" && !v?.ok) return; // only a device that proved the code
   conn.send(JSON.stringify({ type, id }));
+  // Let in: remember it, and spend the link's secret (the QR code shows a fresh one).
+  if (type === "admit" && keys.admitted(room, id, v)) showLink();
   if (type === "deny") knocks.delete(id);
   showPeers();
 }
@@ -374,6 +430,7 @@ function answerKnock(id, type) {
 /** "Remove" on a device: the server closes it, revokes its seat and admission. */
 function removeDevice(id) {
   if (!conn?.ready) return;
+  keys.removed(room, id); // forgotten: to pair again it must scan the code shown now
   conn.send(JSON.stringify({ type: "remove", id }));
 }
 
@@ -413,6 +470,7 @@ async function newRoom() {
   store(hostKey(old), null);
   store(membersKey(old), null);
   store(admissionKey(old), null);
+  keys.forgetRoom(old);
   await switchRoom();
 }
 
@@ -442,6 +500,7 @@ function showEnded(state) {
   $("phone").hidden = ended;
   if (!ended) return;
   store(admissionKey(room), null); // revoked by the server
+  if (state === "removed") keys.phoneForget(room); // the desktop forgot this phone too
   const [title, why] = {
     denied: ["Not let in", "Your computer did not let this phone in."],
     removed: conn?.reason === "room-ended" // the server's word: no member can say it
@@ -484,7 +543,10 @@ function showPeers() {
     let state, text;
     if (!roomValid) [state, text] = ["error", "This room link is not valid. Scan the code on your computer again."];
     else if (conn && conn.state === "replaced") [state, text] = ["replaced", "Open in another tab"];
-    else if (conn && conn.state === "lobby") [state, text] = ["lobby", "Waiting for your computer to let this phone in — look at its screen."];
+    else if (conn && conn.state === "lobby")
+      [state, text] = ["lobby", phoneJoin.code
+        ? `Waiting for your computer to let this phone in — check that it shows the code ${spaced(phoneJoin.code)}.`
+        : "Waiting for your computer to let this phone in — this link has no pairing code: scan the code on your computer again."];
     else if (conn && ENDED.includes(conn.state)) [state, text] = ["ended", "Not connected"];
     else if (conn && conn.state !== "joined") [state, text] = ["reconnecting", "Reconnecting… your photos will wait."];
     else if (present.length > 0) [state, text] = ["connected", "Connected to your computer"];
@@ -1030,9 +1092,12 @@ async function originChoices() {
   return { choices: [location.origin], note: "" };
 }
 
+/** The room link: the room in the query, the single-use secret and our key in the fragment (never sent). */
 function roomLink(origin) {
   const base = origin.endsWith("/") ? origin : `${origin}/`;
-  return new URL(`?room=${encodeURIComponent(room)}`, base).href;
+  const url = new URL(`?room=${encodeURIComponent(room)}`, base);
+  url.hash = keys.linkFragment(room);
+  return url.href;
 }
 
 let origins = [location.origin];
@@ -1046,7 +1111,7 @@ function showLink() {
   $("qr-box").hidden = none;
   $("link-row").hidden = none;
   $("pairing").querySelector(".hint").hidden = none;
-  const ready = !none && !!room && locked && hosting;
+  const ready = !none && !!room && locked && hosting && keysReady;
   $("qr-box").classList.toggle("pending", !none && !ready);
   if (!ready) {
     link = none || !room ? "" : roomLink(origins[0]);
@@ -1219,16 +1284,19 @@ function setupForget() {
     conn = null;
     peers.clear();
     store(admissionKey(room), null); // the leave gave it up: the next join knocks again
+    keys.phoneForget(room); // and the pairing: to come back it scans the code shown now
     store(forgottenKey(room), "1");
     showLeft(true);
   });
-  $("ask-again").addEventListener("click", () => {
+  $("ask-again").addEventListener("click", async () => {
     $("ended").hidden = true;
+    await preparePhoneJoin();
     conn?.retry();
   });
-  $("join-again").addEventListener("click", () => {
+  $("join-again").addEventListener("click", async () => {
     store(forgottenKey(room), null);
     showLeft(false);
+    await preparePhoneJoin();
     showPeers();
     startConnection();
   });
@@ -1250,11 +1318,27 @@ if (forgotten) showLeft(true);
 $("use-here").addEventListener("click", () => conn?.takeBack());
 showPeers();
 // What earlier pages kept comes first, so the engine knows those files before any offer.
-roomReady.then(loadReceived).then(restoreOutgoing).finally(() => {
-  if (forgotten) return;
-  if (roomValid) startConnection();
-  else onConnState("offline");
+// A new code opened in this same tab (only the fragment changes, so the page is not loaded
+// again): start over with it.
+if (mode === "phone") window.addEventListener("hashchange", () => {
+  if (location.hash.includes("k=")) location.reload();
 });
+// The keys come before the link (desktop) and before the first join (phone: its knock).
+const keysLoaded = keys.ready().then((ok) => {
+  keysReady = ok;
+  if (mode === "desktop") showLink();
+  if (!ok && mode === "desktop") $("qr-error").hidden = false;
+});
+roomReady
+  .then(loadReceived)
+  .then(restoreOutgoing)
+  .then(() => keysLoaded)
+  .then(() => (mode === "phone" && roomValid ? preparePhoneJoin() : null))
+  .finally(() => {
+    if (forgotten) return;
+    if (roomValid) startConnection();
+    else onConnState("offline");
+  });
 
 // A small handle for the browser tests (and for poking at the page from the console).
 window.__roomcast = {
@@ -1264,7 +1348,8 @@ window.__roomcast = {
   get id() { return conn?.id ?? null; },
   get connState() { return conn?.state ?? null; },
   get locked() { return locked && hosting; },
-  knocks: () => [...knocks].map(([id, name]) => ({ id, name })),
+  knocks: () => [...knocks].map(([id, k]) => ({ id, ok: k.verdict?.ok ?? null, name: k.verdict?.name ?? null, code: k.verdict?.code ?? null })),
+  get code() { return phoneJoin.code; },
   peers: () => Object.fromEntries(peers),
   outgoing: () => engine.outgoing.map((t) => ({ xfer: t.xfer, name: t.name, size: t.size, state: t.state, acked: engine.ackedBytes(t), error: t.error, resumedFrom: [...t.resumedFrom], firstChunk: t.firstChunk ?? null })),
   received: () => received.map((r) => ({ name: r.name, size: r.size, mime: r.mime, url: r.url, stored: r.key != null })),

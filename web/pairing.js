@@ -46,6 +46,16 @@ export function cutUtf8(s, max) {
  */
 export async function phoneKnock(box, { own, secret, desktopPublic, name }) {
   const kPair = e2e.pairKey({ own, otherPublic: desktopPublic, linkSecret: secret, role: "phone" });
+  return pairedKnock(box, { own, kPair, desktopPublic, name });
+}
+
+/**
+ * The same knock from a phone paired before (its K_pair kept), when its admission is gone (a
+ * server restart): the desktop knows it by its key and K_pair, with no link secret. (The
+ * confirmation is the same each time, so the relay could replay it: it gets a knock shown as
+ * the known device, which the person still has to allow, and no key.)
+ */
+export async function pairedKnock(box, { own, kPair, desktopPublic, name }) {
   const tag = e2e.confirmTag(kPair, "phone", desktopPublic, own.public);
   const head = `${KNOCK_PREFIX}.${e2e.toBase64(own.public)}.${e2e.toBase64(tag)}.`;
   const roomFor = Math.floor(((KNOCK_MAX - head.length) * 3) / 4) - e2e.NONCE_BYTES - e2e.TAG_BYTES;
@@ -54,25 +64,29 @@ export async function phoneKnock(box, { own, secret, desktopPublic, name }) {
 }
 
 /**
- * The desktop's side of a knock: with the link secrets it accepts now, `{ok: true, phonePublic,
- * kPair, code, name, secret}` when the knock proves the link (the phone derived the same K_pair,
- * so it had S), else `{ok: false}` — a device with a wrong or old link, or a client that does
- * not pair.
+ * The desktop's side of a knock: with the link secrets it accepts now and the devices it paired
+ * with before (`paired`: [pub_P, K_pair] pairs), `{ok: true, phonePublic, kPair, code, name,
+ * secret}` when the knock proves the link (the phone derived the same K_pair, so it had S;
+ * `secret` is that S) or a pairing (`secret` null), else `{ok: false}` — a device with a wrong
+ * or old link, or a client that does not pair.
  */
-export async function readKnock(box, { own, secrets, knock }) {
+export async function readKnock(box, { own, secrets, knock, paired = [] }) {
   const parts = typeof knock === "string" ? knock.split(".") : [];
   if (parts.length !== 4 || parts[0] !== KNOCK_PREFIX) return { ok: false };
   const phonePublic = e2e.fromBase64(parts[1]);
   const tag = e2e.fromBase64(parts[2]);
   const sealed = e2e.fromBase64(parts[3]);
   if (!phonePublic || phonePublic.length !== e2e.KEY_BYTES || !tag || tag.length !== 32 || !sealed) return { ok: false };
+  const candidates = paired.filter(([pub]) => e2e.equalBytes(pub, phonePublic)).map(([, kPair]) => [kPair, null]);
   for (const secret of secrets) {
-    let kPair;
     try {
-      kPair = e2e.pairKey({ own, otherPublic: phonePublic, linkSecret: secret, role: "desktop" });
+      candidates.push([e2e.pairKey({ own, otherPublic: phonePublic, linkSecret: secret, role: "desktop" }), secret]);
     } catch {
       return { ok: false }; // a low-order point: no key at all
     }
+  }
+  for (const [kPair, secret] of candidates) {
+    if (!(kPair instanceof Uint8Array) || kPair.length !== e2e.KEY_BYTES) continue;
     if (!e2e.equalBytes(tag, e2e.confirmTag(kPair, "phone", own.public, phonePublic))) continue;
     const name = await e2e.openName(box, kPair, sealed);
     if (name === null) return { ok: false };

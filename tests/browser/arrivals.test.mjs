@@ -9,7 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import pngjs from "pngjs";
-import { pairing, makePhoto, fakeImage, sha256 } from "./harness.mjs";
+import { pairing, makePhoto, fakeImage, sha256, provenKnock, currentLink } from "./harness.mjs";
 
 const { PNG } = pngjs;
 const { pair } = pairing();
@@ -193,10 +193,11 @@ test("devices are named from their browsers ('Chrome on Android'); a rename on t
   const room = await desktop.evaluate(() => window.__roomcast.room);
   const hostile = "<img src=x onerror=alert(1)>\u202e\u0007" + "é".repeat(60);
   const shown = "<img src=x onerror=alert(1)>" + "é".repeat(12);
-  const third = phone.evaluate(([r, name]) => new Promise((resolve, reject) => {
+  const knockName = await provenKnock(desktop, await currentLink(desktop), hostile);
+  const third = phone.evaluate(([r, name, knockName]) => new Promise((resolve, reject) => {
     const ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/ws`);
     window.__raw = ws;
-    ws.onopen = () => ws.send(JSON.stringify({ type: "join", room: r, name }));
+    ws.onopen = () => ws.send(JSON.stringify({ type: "join", room: r, name: knockName }));
     ws.onerror = reject;
     ws.onmessage = (ev) => {
       const msg = JSON.parse(ev.data);
@@ -204,7 +205,7 @@ test("devices are named from their browsers ('Chrome on Android'); a rename on t
       ws.send(JSON.stringify({ type: "device", from: msg.id, device: "ab".repeat(16), name }));
       resolve();
     };
-  }), [room, hostile]);
+  }), [room, hostile, knockName]);
   await desktop.getByRole("button", { name: `Allow ${shown}` }).click({ timeout: 10000 });
   assert.equal(await desktop.locator("#knocks img").count(), 0, "no markup from a knock's name");
   await third;

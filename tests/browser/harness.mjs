@@ -250,6 +250,24 @@ export async function admitted(desktop, phone, timeout = 15000) {
   }
 }
 
+/** The link the desktop shows now (its link secret is single-use: it changes once a device pairs). */
+export const currentLink = (desktop) => desktop.evaluate(() => window.__roomcast.link);
+
+/**
+ * The `name` a device that scanned `link` puts in its join (web/pairing.js: the proof of the
+ * link's secret, its name sealed), computed in `page` (any page of the server's origin) with a
+ * fresh device key: for bare WebSocket clients in the tests that should be let in.
+ */
+export function provenKnock(page, link, name) {
+  return page.evaluate(async ([l, n]) => {
+    const pairing = await import("/pairing.js");
+    const e2e = await import("/e2e.js");
+    const f = pairing.parseFragment(new URL(l).hash);
+    if (!f) throw new Error(`no pairing secret in ${l}`);
+    return (await pairing.phoneKnock(e2e.aead(), { own: e2e.deviceKeys(), secret: f.secret, desktopPublic: f.desktopPublic, name: n })).knock;
+  }, [link, name]);
+}
+
 /**
  * For a test file that pairs a desktop with a phone: pair(serverEnv) starts a fresh daemon,
  * opens the desktop page (1100×800) and the room link in an emulated Pixel 7 (its own browser

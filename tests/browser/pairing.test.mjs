@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { devices } from "playwright-core";
-import { startPairingServer, launchBrowser, makePhoto, fakeImage, decodeQr, sha256, desktopReady } from "./harness.mjs";
+import { startPairingServer, launchBrowser, makePhoto, fakeImage, decodeQr, sha256, desktopReady, qrText, provenKnock, currentLink } from "./harness.mjs";
 
 let server, browser, desktopCtx, phoneCtx, desktop, phone, link;
 const errors = [];
@@ -46,7 +46,9 @@ test("the desktop shows a QR code of the room link; the phone opens what it deco
   const room = await desktop.evaluate(() => window.__roomcast.room);
   assert.match(room, /^p[0-9a-f]{32}$/, "a 128-bit room named from its host token");
   link = await desktop.locator("#link").inputValue();
-  assert.equal(link, `${server.url}/?room=${room}`, "the link is on ROOMCAST_PUBLIC_URL");
+  const url = new URL(link);
+  assert.equal(url.origin + url.pathname + url.search, `${server.url}/?room=${room}`, "the link is on ROOMCAST_PUBLIC_URL");
+  assert.match(url.hash, /^#k=[\w-]{22}&d=[\w-]{43}$/, "the pairing secret and the desktop's key, in the fragment (never sent)");
   await pairState().getByText("Waiting for a device").waitFor({ timeout: 10000 });
 
   const qr = desktop.locator("#qr");
@@ -55,16 +57,29 @@ test("the desktop shows a QR code of the room link; the phone opens what it deco
   const decoded = decodeQr(await qr.screenshot({ timeout: 10000 }));
   assert.equal(decoded, link, "the QR code decodes to the room link");
 
-  // The phone waits until the person at the desktop lets it in, seeing who asks.
+  // The phone waits until the person at the desktop lets it in, seeing who asks; both screens
+  // show the same code.
   await phone.goto(decoded, { timeout: 15000 });
   await phone.getByText("Waiting for your computer to let this phone in").waitFor({ timeout: 10000 });
+  assert.equal(new URL(phone.url()).hash, "", "the secret is out of the phone's address bar and history entry");
   const knock = desktop.locator("#knocks li.knock");
   await knock.getByText("Chrome on Android").waitFor({ timeout: 10000 });
   assert.match(await knock.textContent(), /Chrome on Android wants to join this room/);
+  const code = await phone.evaluate(() => window.__roomcast.code);
+  assert.match(code, /^\d{6}$/);
+  const shown = `${code.slice(0, 3)} ${code.slice(3)}`;
+  await phone.locator("#phone-state", { hasText: `shows the code ${shown}` }).waitFor({ timeout: 5000 });
+  await knock.getByText(`Code ${shown}`).waitFor({ timeout: 5000 });
   await pairState().getByText("Waiting for a device").waitFor({ timeout: 1000 }); // not in yet
   await knock.getByRole("button", { name: "Allow Chrome on Android" }).click();
   await phone.getByText("Connected to your computer").waitFor({ timeout: 10000 });
   await knock.waitFor({ state: "detached", timeout: 5000 });
+  // The secret was spent: the QR code now shows a fresh one, for the same room.
+  await desktop.waitForFunction((old) => window.__roomcast.link !== old, link, { timeout: 5000 });
+  const fresh = await desktop.evaluate(() => window.__roomcast.link);
+  assert.equal(new URL(fresh).search, url.search, "the same room");
+  assert.notEqual(new URL(fresh).hash, url.hash, "a fresh secret");
+  assert.equal(await qrText(desktop), fresh, "the QR code shows it");
   const phoneId = await phone.evaluate(() => window.__roomcast.id);
   await pairState().getByText("Phone connected · Chrome on Android").waitFor({ timeout: 10000 });
   assert.deepEqual(errors, []);
@@ -205,13 +220,15 @@ test("the Socket.IO tutorial's image message still shows on the desktop", async 
   // A bare WebSocket client, as the tutorial's page would be, from a third page.
   const other = await phoneCtx.newPage();
   await other.goto(`${server.url}/healthz`, { timeout: 10000 });
-  // The desktop's room is locked: the bare client knocks (with no name) and is let in.
+  // The desktop's room is locked: the bare client, given the link shown now, knocks with its
+  // proof and is let in.
+  const name = await provenKnock(desktop, await currentLink(desktop), "Tutorial page");
   const sent = other.evaluate(
-    ({ room, data }) =>
+    ({ room, data, name }) =>
       new Promise((resolve, reject) => {
         const ws = new WebSocket(`ws://${location.host}/ws`);
         const timer = setTimeout(() => reject(new Error("no joined")), 15000);
-        ws.onopen = () => ws.send(JSON.stringify({ type: "join", room }));
+        ws.onopen = () => ws.send(JSON.stringify({ type: "join", room, name }));
         ws.onmessage = (ev) => {
           if (JSON.parse(ev.data).type !== "joined") return;
           ws.send(JSON.stringify({ type: "image", data }));
@@ -220,9 +237,9 @@ test("the Socket.IO tutorial's image message still shows on the desktop", async 
           resolve();
         };
       }),
-    { room, data: `data:image/png;base64,${pic.toString("base64")}` },
+    { room, data: `data:image/png;base64,${pic.toString("base64")}`, name },
   );
-  await desktop.getByRole("button", { name: "Allow A device" }).click({ timeout: 10000 });
+  await desktop.getByRole("button", { name: "Allow Tutorial page" }).click({ timeout: 10000 });
   await sent;
   const img = desktop.locator("#preview img[alt='image']");
   await img.waitFor({ timeout: 10000 });

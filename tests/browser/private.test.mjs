@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { devices } from "playwright-core";
-import { pairing, makePhoto, sha256, receivedHashes, admitted, desktopReady, qrText, seatsExpired, startServer } from "./harness.mjs";
+import { pairing, makePhoto, sha256, receivedHashes, admitted, desktopReady, qrText, seatsExpired, startServer, currentLink } from "./harness.mjs";
 
 const DEADLINE = { timeout: 90_000 };
 const { pair, browser, servers } = pairing();
@@ -22,11 +22,15 @@ async function stranger(url) {
 
 const knock = (desktop, name) => desktop.locator("#knocks li.knock", { hasText: `${name} wants to join this room` });
 
-test("a stranger with the link sees nothing of the room while the phone sends a photo; 'Deny' says so, 'Ask again' asks again", DEADLINE, async () => {
+const wrongKnock = (desktop) => desktop.locator("#knocks li.knock.wrong");
+
+test("a stranger with an old link sees nothing of the room while the phone sends a photo and cannot be let in; one with the code shown now is asked about with its code; 'Deny' and 'Ask again'", DEADLINE, async () => {
   const { desktop, phone, link, errors, close } = await pair();
+  // A photo of the screen taken before the phone paired: its secret is spent.
   const s = await stranger(link);
   await s.page.getByText("Waiting for your computer to let this phone in").waitFor({ timeout: 10000 });
-  await knock(desktop, "Safari on iPhone").waitFor({ timeout: 10000 });
+  await wrongKnock(desktop).getByText("A device with a wrong or old link").waitFor({ timeout: 10000 });
+  assert.equal(await desktop.locator("#knocks button", { hasText: "Allow" }).count(), 0, "it cannot be let in from here");
   // It is not counted as connected, and the phone does not hear of it.
   await desktop.locator("#pair-state", { hasText: "Phone connected · Chrome on Android" }).waitFor({ timeout: 5000 });
   assert.equal(Object.keys(await phone.evaluate(() => window.__roomcast.peers())).length, 1, "the phone sees only the desktop");
@@ -37,21 +41,28 @@ test("a stranger with the link sees nothing of the room while the phone sends a 
   assert.deepEqual(await receivedHashes(desktop), { "private.png": sha256(photo) });
   assert.deepEqual(s.types(), ["lobby"], "the stranger received one frame: that it waits");
   assert.equal(await s.page.locator("#received li").count(), 0);
-
-  await desktop.getByRole("button", { name: "Deny Safari on iPhone" }).click();
+  await desktop.getByRole("button", { name: "Deny the device with a wrong or old link" }).click();
   await s.page.getByRole("heading", { name: "Not let in" }).waitFor({ timeout: 10000 });
-  await knock(desktop, "Safari on iPhone").waitFor({ state: "detached", timeout: 5000 });
   assert.deepEqual(s.types(), ["lobby", "denied"], "and then only the answer");
   assert.equal(await s.page.evaluate(() => window.__roomcast.connState), "denied");
 
-  // A person denied by mistake can ask again; this time the desktop lets it in.
-  await s.page.getByRole("button", { name: "Ask again" }).click();
+  // Someone who photographs the code shown now has the secret: it is asked about, with its
+  // code, and the person can say no, or (asked again) yes.
+  const t = await stranger(await currentLink(desktop));
+  await knock(desktop, "Safari on iPhone").waitFor({ timeout: 10000 });
+  const code = await t.page.evaluate(() => window.__roomcast.code);
+  await knock(desktop, "Safari on iPhone").getByText(`Code ${code.slice(0, 3)} ${code.slice(3)}`).waitFor({ timeout: 5000 });
+  await desktop.getByRole("button", { name: "Deny Safari on iPhone" }).click();
+  await t.page.getByRole("heading", { name: "Not let in" }).waitFor({ timeout: 10000 });
+  await knock(desktop, "Safari on iPhone").waitFor({ state: "detached", timeout: 5000 });
+  await t.page.getByRole("button", { name: "Ask again" }).click();
   await knock(desktop, "Safari on iPhone").waitFor({ timeout: 10000 });
   await desktop.getByRole("button", { name: "Allow Safari on iPhone" }).click();
-  await s.page.getByText("Connected to your computer").waitFor({ timeout: 10000 });
+  await t.page.getByText("Connected to your computer").waitFor({ timeout: 10000 });
   await desktop.locator("#pair-state", { hasText: "2 devices connected" }).waitFor({ timeout: 10000 });
   assert.deepEqual(errors, []);
   await s.ctx.close();
+  await t.ctx.close();
   await close();
 });
 
@@ -64,10 +75,11 @@ test("'Remove' disconnects a device and keeps it out: its reload knocks again, i
   await desktop.locator("#pair-state[data-state=waiting]").waitFor({ timeout: 10000 });
   assert.deepEqual(await desktop.evaluate(() => window.__roomcast.peers()), {});
 
-  // The phone reloads: it is a newcomer again, and the desktop is asked.
+  // The phone reloads: it is a newcomer again, with no pairing and a spent link: the desktop
+  // cannot let it in from that.
   await phone.reload({ timeout: 15000 });
   await phone.getByText("Waiting for your computer to let this phone in").waitFor({ timeout: 10000 });
-  await knock(desktop, "Chrome on Android").waitFor({ timeout: 10000 });
+  await wrongKnock(desktop).waitFor({ timeout: 10000 });
   // Its old pass, tried by hand, is refused: it lands in the lobby too.
   const room = await desktop.evaluate(() => window.__roomcast.room);
   const reply = await phone.evaluate(([r, a]) => new Promise((resolve, reject) => {
@@ -77,6 +89,9 @@ test("'Remove' disconnects a device and keeps it out: its reload knocks again, i
     ws.onmessage = (ev) => { clearTimeout(t); resolve(JSON.parse(ev.data).type); ws.close(); };
   }), [room, pass]);
   assert.equal(reply, "lobby", "a removed device's pass lets it in no more");
+  // It scans the code shown now, and is asked about as any device.
+  await phone.goto(await currentLink(desktop), { timeout: 15000 });
+  await knock(desktop, "Chrome on Android").waitFor({ timeout: 10000 });
   await desktop.getByRole("button", { name: "Allow Chrome on Android" }).click();
   await phone.getByText("Connected to your computer").waitFor({ timeout: 10000 });
   assert.deepEqual(errors, []);
@@ -106,7 +121,7 @@ test("a device let in comes back by itself after both tabs closed; a stranger me
   await again.goto(`${server.url}/`, { timeout: 15000 });
   await desktopReady(again);
   assert.equal(await again.evaluate(() => window.__roomcast.room), room, "the desktop reopens its own room, as its host");
-  await knock(again, "Safari on iPhone").waitFor({ timeout: 10000 });
+  await wrongKnock(again).waitFor({ timeout: 10000 }); // its link was spent by the phone
   const phone3 = await phoneCtx.newPage();
   await phone3.goto(link, { timeout: 15000 });
   await phone3.getByText("Connected to your computer").waitFor({ timeout: 10000 });
@@ -142,27 +157,25 @@ test("'New room' tells the phone and leaves the old link worthless; the new code
   await close();
 });
 
-test("after a server restart the room is still the desktop's: a removed phone that comes back first waits, and the desktop is asked", DEADLINE, async () => {
+test("after a server restart the room is still the desktop's: the phone, back first, waits, and the desktop knows it as paired before", DEADLINE, async () => {
   const { server, desktop, phone, link, errors, close } = await pair();
   const desktopCtx = desktop.context();
-  await desktop.getByRole("button", { name: "Remove Chrome on Android" }).click();
-  await phone.getByRole("heading", { name: "Removed from the room" }).waitFor({ timeout: 10000 });
   await desktop.close();
   // The daemon restarts on the same address: it remembers nothing (rooms, admissions).
   assert.equal(await server.stop(), 0);
   const again = await startServer({ ROOMCAST_PUBLIC_URL: server.url }, 15000, server.port);
   servers.push(again);
-  // The removed phone asks first. Before, the first to open a room hosted it.
-  await phone.getByRole("button", { name: "Ask again" }).click();
-  await phone.getByText("Waiting for your computer to let this phone in").waitFor({ timeout: 15000 });
+  // The phone reconnects by itself, first. Before, the first to open a room hosted it.
+  await phone.getByText("Waiting for your computer to let this phone in").waitFor({ timeout: 30000 });
   const back = await desktopCtx.newPage();
   await back.goto(`${server.url}/`, { timeout: 15000 });
   await desktopReady(back);
-  assert.equal(await back.evaluate(() => window.__roomcast.link), link, "the same room: its host token still proves it");
-  await knock(back, "Chrome on Android").waitFor({ timeout: 10000 });
+  assert.equal(new URL(await back.evaluate(() => window.__roomcast.link)).search, new URL(link).search, "the same room: its host token still proves it");
+  await back.locator("#knocks li.knock", { hasText: "Chrome on Android (paired before) wants to join this room" }).waitFor({ timeout: 10000 });
   assert.deepEqual(await back.evaluate(() => window.__roomcast.peers()), {}, "nobody got in while the desktop was away");
   await back.locator("#pair-state[data-state=waiting]").waitFor({ timeout: 5000 });
-  assert.notEqual(await phone.getByText("Connected to your computer").isVisible(), true);
+  await back.getByRole("button", { name: "Allow Chrome on Android" }).click();
+  await phone.getByText("Connected to your computer").waitFor({ timeout: 10000 });
   assert.deepEqual(errors, []);
   await close();
 });

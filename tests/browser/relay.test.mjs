@@ -18,7 +18,8 @@ test("a page without a room gets a fresh 128-bit one named from its host token, 
   await page.getByText("Connected", { exact: true }).waitFor({ timeout: 10000 });
   const room = await page.evaluate(() => window.__roomcast.room);
   assert.match(room, /^p[0-9a-f]{32}$/, "named from its host token (GET /api/room)");
-  assert.equal(await page.locator("#link").inputValue(), `${server.url}/?room=${room}`);
+  const noFragment = (l) => l.replace(/#.*$/, "");
+  assert.equal(noFragment(await page.locator("#link").inputValue()), `${server.url}/?room=${room}`);
   assert.equal(new URL(page.url()).search, "", "the desktop's own URL carries no room");
 
   await page.reload({ timeout: 15000 });
@@ -29,7 +30,7 @@ test("a page without a room gets a fresh 128-bit one named from its host token, 
   await page.waitForFunction((old) => window.__roomcast.room !== old, room, { timeout: 10000 });
   const fresh = await page.evaluate(() => window.__roomcast.room);
   assert.match(fresh, /^p[0-9a-f]{32}$/);
-  assert.equal(await page.locator("#link").inputValue(), `${server.url}/?room=${fresh}`);
+  assert.equal(noFragment(await page.locator("#link").inputValue()), `${server.url}/?room=${fresh}`);
   await page.getByText("Connected", { exact: true }).waitFor({ timeout: 10000 });
   await page.close();
 });
@@ -92,7 +93,7 @@ test("the desktop's room link and its QR code agree; Copy link copies it", async
   await page.waitForFunction(() => window.__roomcast?.connState === "joined", null, { timeout: 10000 });
   const room = await page.evaluate(() => window.__roomcast.room);
   const link = () => page.locator("#link").inputValue();
-  await page.waitForFunction((want) => document.getElementById("link").value === want, `${server.url}/?room=${room}`, { timeout: 10000 });
+  await page.waitForFunction((want) => document.getElementById("link").value.startsWith(`${want}#k=`), `${server.url}/?room=${room}`, { timeout: 10000 });
   assert.equal(await page.locator("#unreachable").isVisible(), false);
   // Drawn in the page: the link never goes to the server in a URL.
   assert.equal(await qrText(page), await link(), "the QR code says the link");

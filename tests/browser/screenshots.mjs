@@ -25,7 +25,7 @@ try {
   await desktop.screenshot({ path: path.join(out, `desktop-pairing${suffix}.png`) });
 
   await phone.goto(await desktop.evaluate(() => window.__roomcast.link), { timeout: 15000 });
-  await desktop.locator("#knocks li.knock").waitFor({ timeout: 10000 });
+  await desktop.locator("#knocks li.knock button.primary:not([disabled])").waitFor({ timeout: 10000 }); // armed
   await desktop.screenshot({ path: path.join(out, `desktop-approval${suffix}.png`) });
   await admitted(desktop, phone);
   const names = ["IMG_2041.png", "IMG_2042.png", "IMG_2043.png"];

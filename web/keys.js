@@ -1,0 +1,150 @@
+// The page's keys for pairing (docs/PRIVACY.md, "Keys and the link"), kept in localStorage:
+// this browser's device key pair; on the desktop, each room's single-use link secret and the
+// devices it paired with; on the phone, what it paired with per room. Loads web/pairing.js (and
+// with it the pinned crypto in web/vendor/) on demand: if that is missing, the page still runs,
+// and says the link cannot be made.
+
+import { load, store } from "./ui.js";
+
+const DEVICE_KEY = "roomcast.e2e.device"; // this browser's X25519 secret key, base64url
+const pairedKey = (room) => `roomcast.e2e.paired.${room}`; // desktop: {pub_P: K_pair}; phone: {pub_D: K_pair}
+const linkKey = (room) => `roomcast.e2e.link.${room}`; // phone: the fragment it was opened with
+const memberKey = (room) => `roomcast.e2e.members.${room}`; // desktop: {member id: pub_P}
+const PAIRED_MAX = 64;
+
+let lib = null; // { e2e, pairing, box, own }
+
+/** Loads the crypto and this browser's key pair (made once). Resolves to true when usable. */
+export async function ready() {
+  if (lib) return true;
+  try {
+    const pairing = await import("./pairing.js");
+    const e2e = await import("./e2e.js");
+    let secret = e2e.fromBase64(load(DEVICE_KEY));
+    if (!secret || secret.length !== e2e.KEY_BYTES) {
+      secret = e2e.deviceKeys().secret;
+      store(DEVICE_KEY, e2e.toBase64(secret));
+    }
+    lib = { e2e, pairing, box: e2e.aead(), own: e2e.deviceKeys(secret) };
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const b64 = (bytes) => lib.e2e.toBase64(bytes);
+const bytes = (s) => lib.e2e.fromBase64(s);
+function readMap(key) {
+  try {
+    const v = JSON.parse(load(key) || "{}");
+    return v && typeof v === "object" && !Array.isArray(v) ? v : {};
+  } catch {
+    return {};
+  }
+}
+function writeMap(key, map) {
+  const entries = Object.entries(map).slice(-PAIRED_MAX);
+  store(key, entries.length ? JSON.stringify(Object.fromEntries(entries)) : null);
+}
+const storage = { get: load, set: store };
+
+// ---- desktop ---------------------------------------------------------------------------------
+
+/** The fragment of room's link now ("k=…&d=…"): its current, unspent secret and our key. */
+export function linkFragment(room) {
+  if (!lib) return "";
+  return lib.pairing.linkFragment(new lib.pairing.LinkSecret(storage, room).current(), lib.own.public);
+}
+
+/**
+ * What a knock's `name` proves: `{ok, name, code, known, phone}` — ok when it was made with the
+ * room's current link secret or by a device paired before (known), else not (a wrong or spent
+ * link, or a client that does not pair; then `name` is empty).
+ */
+export async function readKnock(room, name) {
+  if (!lib) return { ok: false, name: "" };
+  const paired = readMap(pairedKey(room));
+  const secret = new lib.pairing.LinkSecret(storage, room).current();
+  const seen = await lib.pairing.readKnock(lib.box, { own: lib.own, secrets: [secret], knock: name, paired: Object.entries(paired).map(([pub, k]) => [bytes(pub), bytes(k)]) });
+  if (!seen.ok) return { ok: false, name: "" };
+  return { ok: true, name: seen.name, code: seen.code, known: !seen.secret, phone: b64(seen.phonePublic), kPair: b64(seen.kPair), secret: seen.secret ? b64(seen.secret) : null };
+}
+
+/** The desktop let `verdict`'s device in as member `id`: remember it, and spend the link secret. */
+export function admitted(room, id, verdict) {
+  if (!lib || !verdict?.ok) return false;
+  const paired = readMap(pairedKey(room));
+  delete paired[verdict.phone];
+  paired[verdict.phone] = verdict.kPair;
+  writeMap(pairedKey(room), paired);
+  const members = readMap(memberKey(room));
+  members[id] = verdict.phone;
+  writeMap(memberKey(room), members);
+  return verdict.secret ? new lib.pairing.LinkSecret(storage, room).spend(bytes(verdict.secret)) : false;
+}
+
+/** Member `id` was removed: forget its device, so it must scan a current code to pair again. */
+export function removed(room, id) {
+  const members = readMap(memberKey(room));
+  const pub = members[id];
+  delete members[id];
+  writeMap(memberKey(room), members);
+  if (!pub) return;
+  const paired = readMap(pairedKey(room));
+  delete paired[pub];
+  writeMap(pairedKey(room), paired);
+}
+
+/** "New room": everything of the old room goes. */
+export function forgetRoom(room) {
+  store(pairedKey(room), null);
+  store(memberKey(room), null);
+  store(`roomcast.e2e.secret.${room}`, null);
+  store(linkKey(room), null);
+}
+
+// ---- phone -----------------------------------------------------------------------------------
+
+/**
+ * The phone takes the secret out of the address it was opened with (kept for this room, and
+ * taken out of the address bar and its history entry), then makes the `name` of its join:
+ * `{name, code}` — a knock that proves the link (or, paired before, the pairing), with the
+ * verification code to show; or the plain device name when it has neither.
+ */
+export async function phoneJoinName(room, deviceName) {
+  if (location.hash.includes("k=")) {
+    store(linkKey(room), location.hash.replace(/^#/, ""));
+    history.replaceState(history.state, "", location.pathname + location.search);
+  }
+  if (!(await ready())) return { name: deviceName, code: null };
+  const paired = readMap(pairedKey(room));
+  const [pubD, kPair] = Object.entries(paired).at(-1) ?? [];
+  if (pubD && kPair) {
+    const k = await lib.pairing.pairedKnock(lib.box, { own: lib.own, kPair: bytes(kPair), desktopPublic: bytes(pubD), name: deviceName });
+    return { name: k.knock, code: k.code, known: true };
+  }
+  const link = lib.pairing.parseFragment(load(linkKey(room)));
+  if (!link) return { name: deviceName, code: null };
+  const k = await lib.pairing.phoneKnock(lib.box, { own: lib.own, secret: link.secret, desktopPublic: link.desktopPublic, name: deviceName });
+  pending = { room, pubD: b64(link.desktopPublic), kPair: b64(k.kPair) };
+  return { name: k.knock, code: k.code, known: false };
+}
+
+let pending = null; // the pairing the phone's knock offered, kept once the desktop lets it in
+
+/** The phone was let in (its `joined` after knocking): the pairing it offered is kept. */
+export function phoneAdmitted(room) {
+  if (!pending || pending.room !== room) return;
+  const paired = readMap(pairedKey(room));
+  paired[pending.pubD] = pending.kPair;
+  writeMap(pairedKey(room), paired);
+  store(linkKey(room), null); // spent: the desktop made a fresh one
+  pending = null;
+}
+
+/** "Forget this computer", or removed, or a new room: the phone forgets the pairing too. */
+export function phoneForget(room) {
+  store(pairedKey(room), null);
+  store(linkKey(room), null);
+  pending = null;
+}
