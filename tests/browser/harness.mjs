@@ -110,12 +110,13 @@ function rememberBlobs() {
  * Debian's chromium with the flags this workplace needs (no network beyond loopback). Every
  * context it makes (browser.newPage too) runs rememberBlobs in its pages.
  */
-export async function launchBrowser() {
+export async function launchBrowser(extraArgs = []) {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     args: [
       "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      ...extraArgs,
     ],
     timeout: 30000,
   });
