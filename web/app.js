@@ -142,6 +142,7 @@ function onText(msg) {
   if (engine.handleText(msg)) return;
   switch (msg.type) {
     case "peer-joined":
+      if (mode === "desktop") letIn(msg.id);
       knocks.delete(msg.id); // let in (our admit, or an unlock)
       rememberMember(msg.id);
       peers.set(msg.id, "present");
@@ -320,6 +321,18 @@ function onAccess(msg) {
   showPeers();
 }
 
+/**
+ * The server let knock `id` in (peer-joined): remember its device and spend the link's secret;
+ * the QR code shows a fresh one, and every other waiting knock made with the spent one is
+ * checked again (it becomes "wrong or old link").
+ */
+function letIn(id) {
+  const v = knocks.get(id)?.verdict;
+  if (!v?.ok || !keys.admitted(room, id, v)) return;
+  showLink();
+  for (const [other, k] of knocks) if (other !== id && k.verdict?.ok && k.verdict.secret) addKnock(other, k.raw);
+}
+
 /** A knock to show: checked against the link secret and the devices paired before. */
 function addKnock(id, raw, tell = false) {
   const k = { raw: typeof raw === "string" ? raw : "", verdict: null };
@@ -330,6 +343,15 @@ function addKnock(id, raw, tell = false) {
     if (tell) announce(verdict.ok ? `${knockName(id)} asks to join` : "A device with a wrong or old link asks to join");
     showPeers();
   });
+}
+
+/** Knock `id` comes from a device key already in the room, or in another waiting knock. */
+function copyOf(id) {
+  const pub = knocks.get(id)?.verdict?.phone;
+  if (!pub) return false;
+  for (const [other, k] of knocks) if (other !== id && k.verdict?.phone === pub) return true;
+  for (const m of peers.keys()) if (keys.memberDevice(room, m) === pub) return true;
+  return false;
 }
 
 const knockName = (id) => {
@@ -352,7 +374,7 @@ function renderKnocks() {
   const old = new Map([...list.children].map((li, i) => [li.dataset.key, { li, i }]));
   const rows = [...knocks].map(([id, k], i) => {
     const v = k.verdict;
-    const key = `${id}:${v ? (v.ok ? `ok:${v.code}:${v.name}` : "wrong") : "checking"}`; // knocked again, or checked: another row
+    const key = `${id}:${v ? (v.ok ? `ok:${v.code}:${v.name}:${copyOf(id)}` : "wrong") : "checking"}`; // knocked again, or checked: another row
     const kept = old.get(key);
     if (!kept) return knockRow(id, key);
     if (kept.i !== i) arm(kept.li); // it moved under the pointer
@@ -393,6 +415,16 @@ function knockRow(id, key) {
     arm(li);
     return li;
   }
+  if (copyOf(id)) {
+    // The same device key as a member here or another knock: one of them replays a knock the
+    // relay saw (the same name, the same code). Nothing to allow.
+    li.classList.add("wrong");
+    text.append(el("strong", "", name), " knocks again while the same device is already here or waiting: a copy of its knock?");
+    deny.setAttribute("aria-label", `Deny the copy of ${name}`);
+    li.append(text, deny);
+    arm(li);
+    return li;
+  }
   text.append(el("strong", "", name), v.known ? " (paired before) wants to join this room" : " wants to join this room");
   const code = el("span", "knock-code", `Code ${spaced(v.code)}`);
   code.title = "The phone shows the same code: compare them before you allow it";
@@ -419,10 +451,8 @@ function arm(li) {
 function answerKnock(id, type) {
   if (!conn?.ready) return;
   const v = knocks.get(id)?.verdict;
-  if (type === "admit" && !v?.ok) return; // only a device that proved the code
-  conn.send(JSON.stringify({ type, id }));
-  // Let in: remember it, and spend the link's secret (the QR code shows a fresh one).
-  if (type === "admit" && keys.admitted(room, id, v)) showLink();
+  if (type === "admit" && (!v?.ok || copyOf(id))) return; // only a device that proved the code
+  conn.send(JSON.stringify({ type, id })); // its secret is spent once the server says it is in
   if (type === "deny") knocks.delete(id);
   showPeers();
 }
@@ -430,7 +460,8 @@ function answerKnock(id, type) {
 /** "Remove" on a device: the server closes it, revokes its seat and admission. */
 function removeDevice(id) {
   if (!conn?.ready) return;
-  keys.removed(room, id); // forgotten: to pair again it must scan the code shown now
+  // Forgotten: to pair again it must scan the code shown now.
+  keys.removed(room, id, [...peers.keys()].filter((p) => p !== id));
   conn.send(JSON.stringify({ type: "remove", id }));
 }
 

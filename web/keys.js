@@ -83,16 +83,30 @@ export function admitted(room, id, verdict) {
   return verdict.secret ? new lib.pairing.LinkSecret(storage, room).spend(bytes(verdict.secret)) : false;
 }
 
-/** Member `id` was removed: forget its device, so it must scan a current code to pair again. */
-export function removed(room, id) {
+/**
+ * Member `id` was removed: forget its device, so it must scan a current code to pair again.
+ * A device that came back by its admission has a new member id that no knock tied to its key,
+ * so when `id` is not placed, every paired device not placed on a member here now (`present`)
+ * is forgotten too: better asked to scan again than a removed device known as "paired before".
+ */
+export function removed(room, id, present = []) {
   const members = readMap(memberKey(room));
   const pub = members[id];
   delete members[id];
-  writeMap(memberKey(room), members);
-  if (!pub) return;
   const paired = readMap(pairedKey(room));
-  delete paired[pub];
+  if (pub) delete paired[pub];
+  else {
+    const placed = new Set(present.map((m) => members[m]).filter(Boolean));
+    for (const p of Object.keys(paired)) if (!placed.has(p)) delete paired[p];
+    for (const [m, p] of Object.entries(members)) if (!placed.has(p)) delete members[m];
+  }
+  writeMap(memberKey(room), members);
   writeMap(pairedKey(room), paired);
+}
+
+/** The device key of member `id`, if a knock tied them (base64url), for spotting copies. */
+export function memberDevice(room, id) {
+  return readMap(memberKey(room))[id] ?? null;
 }
 
 /** "New room": everything of the old room goes. */
@@ -100,7 +114,6 @@ export function forgetRoom(room) {
   store(pairedKey(room), null);
   store(memberKey(room), null);
   store(`roomcast.e2e.secret.${room}`, null);
-  store(linkKey(room), null);
 }
 
 // ---- phone -----------------------------------------------------------------------------------
@@ -119,14 +132,17 @@ export async function phoneJoinName(room, deviceName) {
   if (!(await ready())) return { name: deviceName, code: null };
   const paired = readMap(pairedKey(room));
   const [pubD, kPair] = Object.entries(paired).at(-1) ?? [];
-  if (pubD && kPair) {
+  const link = lib.pairing.parseFragment(load(linkKey(room)));
+  // A code scanned since this phone paired (its secret is not the one it paired with) wins: the
+  // desktop may have forgotten this phone (removed while its tab was closed).
+  const fresh = link && b64(link.secret) !== load(`${linkKey(room)}.paired`);
+  if (pubD && kPair && !fresh) {
     const k = await lib.pairing.pairedKnock(lib.box, { own: lib.own, kPair: bytes(kPair), desktopPublic: bytes(pubD), name: deviceName });
     return { name: k.knock, code: k.code, known: true };
   }
-  const link = lib.pairing.parseFragment(load(linkKey(room)));
   if (!link) return { name: deviceName, code: null };
   const k = await lib.pairing.phoneKnock(lib.box, { own: lib.own, secret: link.secret, desktopPublic: link.desktopPublic, name: deviceName });
-  pending = { room, pubD: b64(link.desktopPublic), kPair: b64(k.kPair) };
+  pending = { room, pubD: b64(link.desktopPublic), kPair: b64(k.kPair), secret: b64(link.secret) };
   return { name: k.knock, code: k.code, known: false };
 }
 
@@ -135,10 +151,9 @@ let pending = null; // the pairing the phone's knock offered, kept once the desk
 /** The phone was let in (its `joined` after knocking): the pairing it offered is kept. */
 export function phoneAdmitted(room) {
   if (!pending || pending.room !== room) return;
-  const paired = readMap(pairedKey(room));
-  paired[pending.pubD] = pending.kPair;
-  writeMap(pairedKey(room), paired);
-  store(linkKey(room), null); // spent: the desktop made a fresh one
+  writeMap(pairedKey(room), { [pending.pubD]: pending.kPair }); // one desktop per room
+  store(`${linkKey(room)}.paired`, pending.secret); // the code it paired with (spent now)
+  store(linkKey(room), null);
   pending = null;
 }
 
@@ -146,5 +161,6 @@ export function phoneAdmitted(room) {
 export function phoneForget(room) {
   store(pairedKey(room), null);
   store(linkKey(room), null);
+  store(`${linkKey(room)}.paired`, null);
   pending = null;
 }

@@ -179,3 +179,65 @@ test("after a server restart the room is still the desktop's: the phone, back fi
   assert.deepEqual(errors, []);
   await close();
 });
+
+/** A bare WebSocket in `page` joins `room` with `name` as its knock; resolves to what it got first. */
+const rawKnock = (page, room, name) =>
+  page.evaluate(([r, n]) => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/ws`);
+    (window.__raws ??= []).push(ws);
+    const t = setTimeout(() => reject(new Error("no reply within 10 s")), 10000);
+    ws.onopen = () => ws.send(JSON.stringify({ type: "join", room: r, name: n }));
+    ws.onmessage = (ev) => { clearTimeout(t); resolve(JSON.parse(ev.data).type); };
+  }), [room, name]);
+
+/** The knock the phone page would send now (what the relay sees of it, and could replay). */
+const phonesKnock = (phone) =>
+  phone.evaluate(async () => (await (await import("/keys.js")).phoneJoinName(window.__roomcast.room, "Chrome on Android")).name);
+
+test("two devices knock with the code shown now: once one is let in, the other can no longer be allowed", DEADLINE, async () => {
+  const { desktop, errors, close } = await pair();
+  const now = await currentLink(desktop);
+  const a = await stranger(now);
+  const b = await stranger(now);
+  await desktop.locator("#knocks li.knock", { hasText: "Safari on iPhone wants to join this room" }).nth(1).waitFor({ timeout: 10000 });
+  await desktop.getByRole("button", { name: "Allow Safari on iPhone" }).first().click();
+  await desktop.locator("#pair-state", { hasText: "2 devices connected" }).waitFor({ timeout: 10000 });
+  // The secret both used is spent: the other row is checked again and has nothing to allow.
+  await wrongKnock(desktop).waitFor({ timeout: 10000 });
+  assert.equal(await desktop.locator("#knocks button", { hasText: "Allow" }).count(), 0);
+  const connected = await Promise.all([a, b].map((s) => s.page.getByText("Connected to your computer").isVisible()));
+  assert.deepEqual(connected.sort(), [false, true], "one in, one waiting");
+  assert.deepEqual(errors, []);
+  await a.ctx.close();
+  await b.ctx.close();
+  await close();
+});
+
+test("a copy of a paired phone's knock (the relay saw it) cannot be allowed while the phone is here, nor once the phone was removed after coming back by its pass", DEADLINE, async () => {
+  const { server, desktop, phone, phoneCtx, link, errors, close } = await pair({ ROOMCAST_RESUME_GRACE: "1s" });
+  const room = await desktop.evaluate(() => window.__roomcast.room);
+  const copy = await phonesKnock(phone);
+  // Replayed while the phone is in the room: the same device key, so flagged, no Allow.
+  const other = await (await browser()).newPage();
+  await other.goto(`${server.url}/healthz`, { timeout: 10000 });
+  assert.equal(await rawKnock(other, room, copy), "lobby");
+  await desktop.locator("#knocks li.knock.wrong", { hasText: "a copy of its knock?" }).waitFor({ timeout: 10000 });
+  assert.equal(await desktop.locator("#knocks button", { hasText: "Allow" }).count(), 0);
+  await desktop.getByRole("button", { name: "Deny the copy of Chrome on Android" }).click();
+
+  // The phone comes back by its pass under a new member id (its seat expired), then is removed.
+  await phone.close();
+  await seatsExpired(server, 1);
+  const back = await phoneCtx.newPage();
+  await back.goto(link, { timeout: 15000 });
+  await back.getByText("Connected to your computer").waitFor({ timeout: 10000 });
+  await desktop.getByRole("button", { name: "Remove Chrome on Android" }).click();
+  await back.getByRole("heading", { name: "Removed from the room" }).waitFor({ timeout: 10000 });
+  // Its old knock (kept by a device that ignores being removed) is no longer "paired before".
+  assert.equal(await rawKnock(other, room, copy), "lobby");
+  await wrongKnock(desktop).waitFor({ timeout: 10000 });
+  assert.equal(await desktop.locator("#knocks li.knock", { hasText: "paired before" }).count(), 0);
+  assert.deepEqual(errors, []);
+  await other.close();
+  await close();
+});
