@@ -6,7 +6,8 @@
 // What arrives is kept in this browser (store.js) until the user removes it. Beside it: ui.js
 // (small shared helpers), filekind.js (what a file is: image only once it decodes, else a
 // card), devices.js (who is who: names), notice.js (telling the person: title, favicon,
-// notifications, live region, arrow keys), qr.js (the link's QR code, drawn in the page).
+// notifications, live region, arrow keys), qr.js (the link's QR code, drawn in the page),
+// knocks.js (who waits in the lobby, Allow and Deny), keys.js (the pairing's keys).
 //
 // Private rooms (docs/PROTOCOL.md, *Private rooms*): the desktop is its room's host. It names
 // the room from a host token (GET /api/room), locks it as soon as it is in, and shows the link
@@ -23,9 +24,10 @@ import { putFile, listFiles, removeFile, clearFiles, putPartial, putChunks, stor
 import { $, el, extension, formatBytes, formatTime, isImage, load, store } from "./ui.js";
 import { decodes, fileCard, typeName } from "./filekind.js";
 import { announce, arrived, setupArrivals } from "./notice.js";
-import { announceDevice, cleanName, deviceName, forgetMember, joinedRoom, nameOf, onDevice, renderDevices, setupDevices } from "./devices.js";
+import { announceDevice, deviceName, forgetMember, joinedRoom, nameOf, onDevice, renderDevices, setupDevices } from "./devices.js";
 import { clearQr, drawQr } from "./qr.js";
 import * as keys from "./keys.js";
+import { addKnock, knocks, letIn, renderKnocks, setupKnocks, spaced } from "./knocks.js";
 const ROOM_RE = /^[A-Za-z0-9_-]{1,128}$/;
 const TOKEN_RE = /^[A-Za-z0-9_-]{1,128}$/;
 // A room named by its host token (GET /api/room): the server keeps it for that token's holder
@@ -80,6 +82,7 @@ const seatKey = (r) => `roomcast.seat.${mode}.${r}`;
 const fileScope = mode; // the desktop's gallery and a phone page's received files are apart
 let conn = null;
 setupDevices({ conn: () => conn, peers, changed: () => showPeers(), remove: (id) => removeDevice(id) });
+setupKnocks({ conn: () => conn, room: () => room, peers, changed: () => showPeers(), linkChanged: () => showLink() });
 let testCutAfterChunk = -1; // tests: drop the socket right after sending this chunk
 let testPauseAfterChunk = -1; // tests: stop sending right after this chunk
 
@@ -238,12 +241,9 @@ function startConnection() {
   conn.start();
 }
 
-// ---- private rooms: host, lobby, admissions ------------------------------------------------
+// ---- private rooms: host, lobby, admissions (the knocks themselves: knocks.js) -------------
 
 const ENDED = ["denied", "removed", "closed"];
-// desktop: newcomer id → { raw: the name its knock gave, verdict: what keys.readKnock() made of
-// it (null while it is being checked) }, while it waits in the lobby
-const knocks = new Map();
 let keysReady = false; // desktop: the link secret and our key are loaded (the link needs them)
 let locked = false; // desktop: the server said the room is locked (the link is shown only then)
 let hosting = false; // desktop: the server said we host this room with our token
@@ -318,142 +318,6 @@ function onAccess(msg) {
       if (hosting) conn.send(JSON.stringify({ type: "lock" }));
       break;
   }
-  showPeers();
-}
-
-/**
- * The server let knock `id` in (peer-joined): remember its device and spend the link's secret;
- * the QR code shows a fresh one, and every other waiting knock made with the spent one is
- * checked again (it becomes "wrong or old link").
- */
-function letIn(id) {
-  const v = knocks.get(id)?.verdict;
-  if (!v?.ok || !keys.admitted(room, id, v)) return;
-  showLink();
-  for (const [other, k] of knocks) if (other !== id && k.verdict?.ok && k.verdict.secret) addKnock(other, k.raw);
-}
-
-/** A knock to show: checked against the link secret and the devices paired before. */
-function addKnock(id, raw, tell = false) {
-  const k = { raw: typeof raw === "string" ? raw : "", verdict: null };
-  knocks.set(id, k);
-  keys.readKnock(room, k.raw).then((verdict) => {
-    if (knocks.get(id) !== k) return; // gone, or knocked again
-    k.verdict = verdict;
-    if (tell) announce(verdict.ok ? `${knockName(id)} asks to join` : "A device with a wrong or old link asks to join");
-    showPeers();
-  });
-}
-
-/** Knock `id` comes from a device key already in the room, or in another waiting knock. */
-function copyOf(id) {
-  const pub = knocks.get(id)?.verdict?.phone;
-  if (!pub) return false;
-  for (const [other, k] of knocks) if (other !== id && k.verdict?.phone === pub) return true;
-  for (const m of peers.keys()) if (keys.memberDevice(room, m) === pub) return true;
-  return false;
-}
-
-const knockName = (id) => {
-  const v = knocks.get(id)?.verdict;
-  return (v?.ok && cleanName(v.name)) || "A device";
-};
-const spaced = (code) => `${code.slice(0, 3)} ${code.slice(3)}`;
-
-/** The desktop's list of devices waiting in the lobby, each with Allow and Deny. */
-// A knock's buttons answer only once its row has been on screen this long, and again after it
-// moved: a stranger who knocks (or knocks again) just as the person clicks must not have the
-// click land on its own Allow.
-const KNOCK_ARM_MS = 600;
-
-function renderKnocks() {
-  const list = $("knocks");
-  list.tabIndex = -1; // where focus goes when the row it was on is gone
-  const focused = list.contains(document.activeElement) ? document.activeElement.closest("button") : null;
-  const want = focused ? { key: focused.closest("li").dataset.key, action: focused.dataset.action } : null;
-  const old = new Map([...list.children].map((li, i) => [li.dataset.key, { li, i }]));
-  const rows = [...knocks].map(([id, k], i) => {
-    const v = k.verdict;
-    const key = `${id}:${v ? (v.ok ? `ok:${v.code}:${v.name}:${copyOf(id)}` : "wrong") : "checking"}`; // knocked again, or checked: another row
-    const kept = old.get(key);
-    if (!kept) return knockRow(id, key);
-    if (kept.i !== i) arm(kept.li); // it moved under the pointer
-    return kept.li;
-  });
-  if (rows.length === list.children.length && rows.every((r, i) => r === list.children[i])) return;
-  list.replaceChildren(...rows);
-  list.hidden = rows.length === 0;
-  if (want) {
-    const same = [...list.querySelectorAll("button")].find((b) => b.closest("li").dataset.key === want.key && b.dataset.action === want.action);
-    (same || list).focus(); // never onto another row's Allow
-  }
-}
-
-function knockRow(id, key) {
-  const li = el("li", "knock");
-  li.dataset.id = String(id);
-  li.dataset.key = key;
-  const v = knocks.get(id)?.verdict;
-  const name = knockName(id);
-  const text = el("span", "knock-text");
-  if (!v) {
-    text.append("A device wants to join — checking its link…");
-    li.append(text);
-    return li;
-  }
-  const deny = el("button", "quiet", "Deny");
-  deny.type = "button";
-  deny.dataset.action = "deny";
-  deny.addEventListener("click", () => answerKnock(id, "deny"));
-  if (!v.ok) {
-    // No proof of the code shown now: a photo of an older one, a link from someone's history,
-    // or a client that does not pair. It cannot be let in from here.
-    li.classList.add("wrong");
-    text.append(el("strong", "", "A device with a wrong or old link"), " wants to join. It did not scan the code shown now.");
-    deny.setAttribute("aria-label", "Deny the device with a wrong or old link");
-    li.append(text, deny);
-    arm(li);
-    return li;
-  }
-  if (copyOf(id)) {
-    // The same device key as a member here or another knock: one of them replays a knock the
-    // relay saw (the same name, the same code). Nothing to allow.
-    li.classList.add("wrong");
-    text.append(el("strong", "", name), " knocks again while the same device is already here or waiting: a copy of its knock?");
-    deny.setAttribute("aria-label", `Deny the copy of ${name}`);
-    li.append(text, deny);
-    arm(li);
-    return li;
-  }
-  text.append(el("strong", "", name), v.known ? " (paired before) wants to join this room" : " wants to join this room");
-  const code = el("span", "knock-code", `Code ${spaced(v.code)}`);
-  code.title = "The phone shows the same code: compare them before you allow it";
-  const allow = el("button", "primary", "Allow");
-  allow.type = "button";
-  allow.dataset.action = "admit";
-  allow.setAttribute("aria-label", `Allow ${name}`);
-  allow.addEventListener("click", () => answerKnock(id, "admit"));
-  deny.setAttribute("aria-label", `Deny ${name}`);
-  li.append(text, code, allow, deny);
-  arm(li);
-  return li;
-}
-
-function arm(li) {
-  const buttons = li.querySelectorAll("button");
-  for (const b of buttons) b.disabled = true;
-  clearTimeout(li.armTimer);
-  li.armTimer = setTimeout(() => {
-    for (const b of buttons) b.disabled = false;
-  }, KNOCK_ARM_MS);
-}
-
-function answerKnock(id, type) {
-  if (!conn?.ready) return;
-  const v = knocks.get(id)?.verdict;
-  if (type === "admit" && (!v?.ok || copyOf(id))) return; // only a device that proved the code
-  conn.send(JSON.stringify({ type, id })); // its secret is spent once the server says it is in
-  if (type === "deny") knocks.delete(id);
   showPeers();
 }
 
