@@ -13,7 +13,11 @@ RUN scripts/install-deps.sh --node && rm -rf /var/lib/apt/lists/*
 COPY . .
 # The page's JavaScript libraries, pinned in scripts/web-vendor/package-lock.json (npm ci checks
 # their integrity hashes), into web/vendor/.
-RUN scripts/web-vendor.sh
+# A build behind a TLS-intercepting proxy may mount the host's CA bundle at /run/host-ca.crt
+# (podman build --volume /etc/ssl/certs/ca-certificates.crt:/run/host-ca.crt:ro …, as
+# tests/container/smoke.sh does); npm then trusts what the host trusts. Nothing of it is kept.
+RUN if [ -r /run/host-ca.crt ]; then export npm_config_cafile=/run/host-ca.crt; fi; \
+    scripts/web-vendor.sh
 # The unit tests run here (UNIT_TESTS=0 skips them: CI's smoke build, whose release stage ran
 # every test on the same sources minutes before); the integration suite runs in CI.
 ARG UNIT_TESTS=1

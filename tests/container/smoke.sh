@@ -19,7 +19,11 @@ if ! podman image exists docker.io/library/debian:bookworm; then
   podman import "$tar" docker.io/library/debian:bookworm >/dev/null
   rm -f "$tar"
 fi
-podman build --format docker --network=host --build-arg UNIT_TESTS=0 -t roomcast:smoke .
+# The build fetches the page's npm libraries: it trusts the CAs this host trusts (a host behind a
+# TLS-intercepting proxy has that proxy's CA in its bundle; a fresh image does not).
+ca=()
+[ -r /etc/ssl/certs/ca-certificates.crt ] && ca=(--volume /etc/ssl/certs/ca-certificates.crt:/run/host-ca.crt:ro)
+podman build --format docker --network=host --build-arg UNIT_TESTS=0 "${ca[@]}" -t roomcast:smoke .
 echo "image size: $(podman image inspect roomcast:smoke --format '{{.Size}}') bytes"
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -32,6 +36,15 @@ PY
 done
 podman exec "$name" /app/roomcast --healthcheck --port "$port"
 python3 tests/container/relay_check.py "$port"
+# The page's npm libraries, fetched by the Dockerfile, are in the image and served.
+python3 - "$port" <<'PY'
+import sys, urllib.request
+for path in ("/vendor/qrcode.mjs", "/vendor/noble.mjs", "/e2e.js", "/pairing.js"):
+    with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}{path}", timeout=5) as r:
+        body = r.read()
+        assert r.status == 200 and len(body) > 1000 and "javascript" in r.headers.get("Content-Type", ""), (path, r.status, len(body))
+print("  the page's vendored libraries are served from the image")
+PY
 podman stop -t 10 "$name" >/dev/null
 code=$(podman inspect "$name" --format '{{.State.ExitCode}}')
 [ "$code" = 0 ] || { echo "container exited with $code after SIGTERM"; podman logs "$name" | tail -20; exit 1; }
