@@ -76,6 +76,30 @@ for (const [name, box] of boxes) {
   });
 }
 
+for (const [name, box] of boxes) {
+  test(`${name}: a device paired before knocks with its K_pair when its admission is gone; once forgotten, it does not pass`, async () => {
+    const D = e2e.deviceKeys();
+    const P = e2e.deviceKeys();
+    const S = e2e.randomBytes(16);
+    const first = await pairing.phoneKnock(box, { own: P, secret: S, desktopPublic: D.public, name: "Anna's Pixel" });
+    const seen = await pairing.readKnock(box, { own: D, secrets: [S], knock: first.knock });
+    assert.equal(seen.ok, true);
+    assert.deepEqual(seen.secret, S, "paired by the link: its secret is to be spent");
+    // Later (a server restart): the link secret was spent long ago; the pairing is kept.
+    const fresh = e2e.randomBytes(16);
+    const again = await pairing.pairedKnock(box, { own: P, kPair: first.kPair, desktopPublic: D.public, name: "Anna's Pixel" });
+    const known = await pairing.readKnock(box, { own: D, secrets: [fresh], knock: again.knock, paired: [[P.public, seen.kPair]] });
+    assert.equal(known.ok, true);
+    assert.equal(known.secret, null, "known by its pairing, no secret spent");
+    assert.equal(known.code, first.code, "the same code as when it paired");
+    assert.equal((await pairing.readKnock(box, { own: D, secrets: [fresh], knock: again.knock, paired: [] })).ok, false, "forgotten (removed): no");
+    // Another device cannot use that pairing: the key in the knock must be the paired one.
+    const other = e2e.deviceKeys();
+    const forged = await pairing.pairedKnock(box, { own: other, kPair: first.kPair, desktopPublic: D.public, name: "Anna's Pixel" });
+    assert.equal((await pairing.readKnock(box, { own: D, secrets: [fresh], knock: forged.knock, paired: [[P.public, seen.kPair]] })).ok, false);
+  });
+}
+
 test("a long or multi-byte name is cut to fit the server's 256 bytes, at a character boundary", async () => {
   const box = e2e.aead(null);
   const D = e2e.deviceKeys();
