@@ -118,10 +118,6 @@ const engine = new TransferEngine({
 
 function onJoined(msg, { resumed, probe }) {
   if (typeof msg.admission === "string" && TOKEN_RE.test(msg.admission)) store(admissionKey(room), msg.admission);
-  if (mode === "phone" && !probe && phoneJoin.code && !phoneJoin.known) {
-    keys.phoneAdmitted(room); // let in on this pairing: keep it, and knock with it from now on
-    preparePhoneJoin();
-  }
   if (mode === "desktop" && !onDesktopJoined(msg)) return;
   const before = new Map(peers);
   peers.clear();
@@ -181,6 +177,9 @@ function onText(msg) {
     case "locked":
     case "unlocked":
       if (mode === "desktop") onAccess(msg);
+      break;
+    case "pair-confirm": // the desktop holds our K_pair: keep the pairing, knock with it from now on
+      if (mode === "phone" && Array.isArray(msg.to) && msg.to.includes(conn?.id) && keys.phoneConfirmed(room, msg.tag)) preparePhoneJoin();
       break;
     case "image": // the Socket.IO tutorial's message: a data: URL
       if (typeof msg.data === "string" && /^data:image\/[\w.+-]+[;,]/.test(msg.data)) {

@@ -83,6 +83,12 @@ export function admitted(room, id, verdict) {
   return verdict.secret ? new lib.pairing.LinkSecret(storage, room).spend(bytes(verdict.secret)) : false;
 }
 
+/** What the desktop relays to a device it let in, proving it holds the K_pair (null if none). */
+export function desktopConfirm(verdict) {
+  if (!lib || !verdict?.ok) return null;
+  return lib.pairing.desktopConfirm({ own: lib.own, kPair: bytes(verdict.kPair), phonePublic: bytes(verdict.phone) });
+}
+
 /**
  * Member `id` was removed: forget its device, so it must scan a current code to pair again.
  * A device that came back by its admission has a new member id that no knock tied to its key,
@@ -146,15 +152,21 @@ export async function phoneJoinName(room, deviceName) {
   return { name: k.knock, code: k.code, known: false };
 }
 
-let pending = null; // the pairing the phone's knock offered, kept once the desktop lets it in
+let pending = null; // the pairing the phone's knock offered, kept once the desktop confirms it
 
-/** The phone was let in (its `joined` after knocking): the pairing it offered is kept. */
-export function phoneAdmitted(room) {
-  if (!pending || pending.room !== room) return;
+/**
+ * The desktop's confirmation arrived: the pairing the phone's knock offered is kept only if it
+ * proves the desktop derived the same K_pair (a relay saying "joined" proves nothing). True when
+ * it was kept.
+ */
+export function phoneConfirmed(room, tag) {
+  if (!lib || !pending || pending.room !== room) return false;
+  if (!lib.pairing.confirmsPairing({ own: lib.own, kPair: bytes(pending.kPair), desktopPublic: bytes(pending.pubD), tag })) return false;
   writeMap(pairedKey(room), { [pending.pubD]: pending.kPair }); // one desktop per room
   store(`${linkKey(room)}.paired`, pending.secret); // the code it paired with (spent now)
   store(linkKey(room), null);
   pending = null;
+  return true;
 }
 
 /** "Forget this computer", or removed, or a new room: the phone forgets the pairing too. */

@@ -19,13 +19,20 @@ export function setupKnocks(p) {
 }
 
 /**
- * The server let knock `id` in (peer-joined): remember its device and spend the link's secret;
+ * The server let knock `id` in (peer-joined): remember its device, send it our confirmation of
+ * the pairing, and spend the link's secret;
  * the QR code shows a fresh one, and every other waiting knock made with the spent one is
  * checked again (it becomes "wrong or old link").
  */
 export function letIn(id) {
   const v = knocks.get(id)?.verdict;
-  if (!v?.ok || !keys.admitted(page.room(), id, v)) return;
+  if (!v?.ok) return;
+  const spent = keys.admitted(page.room(), id, v);
+  // Tell the device we hold the same K_pair: it keeps the pairing only then.
+  const conn = page.conn();
+  const tag = keys.desktopConfirm(v);
+  if (tag && conn?.ready) conn.send(JSON.stringify({ type: "pair-confirm", from: conn.id, to: [id], tag }));
+  if (!spent) return;
   page.linkChanged();
   for (const [other, k] of knocks) if (other !== id && k.verdict?.ok && k.verdict.secret) addKnock(other, k.raw);
 }

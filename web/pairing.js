@@ -96,6 +96,23 @@ export async function readKnock(box, { own, secrets, knock, paired = [] }) {
 }
 
 /**
+ * The desktop's confirmation for a phone it let in (relayed to it after the server's peer-joined):
+ * base64url of HMAC(HKDF(K_pair, "roomcast confirm v1"), "D" ‖ pub_D ‖ pub_P).
+ */
+export function desktopConfirm({ own, kPair, phonePublic }) {
+  return e2e.toBase64(e2e.confirmTag(kPair, "desktop", own.public, phonePublic));
+}
+
+/**
+ * The phone's check of it: true only for the desktop that derived the same K_pair — the one
+ * holding the key in the link — not for a relay that said "joined" on its own.
+ */
+export function confirmsPairing({ own, kPair, desktopPublic, tag }) {
+  const t = e2e.fromBase64(tag);
+  return !!t && e2e.equalBytes(t, e2e.confirmTag(kPair, "desktop", desktopPublic, own.public));
+}
+
+/**
  * The desktop's link secret for one room, single-use: `current()` is the one in the link and
  * QR code; `spend(S)` (a device paired with it) replaces it, so a photo of the screen taken
  * before, a proxy log or a history entry opens nothing. `store` is get(key)/set(key, value|null).

@@ -74,6 +74,8 @@ test("the desktop shows a QR code of the room link; the phone opens what it deco
   await knock.getByRole("button", { name: "Allow Chrome on Android" }).click();
   await phone.getByText("Connected to your computer").waitFor({ timeout: 10000 });
   await knock.waitFor({ state: "detached", timeout: 5000 });
+  // The desktop confirmed the pairing (it holds the same K_pair): only then the phone keeps it.
+  await phone.waitForFunction((r) => !!localStorage.getItem(`roomcast.e2e.paired.${r}`), room, { timeout: 10000 });
   // The secret was spent: the QR code now shows a fresh one, for the same room.
   await desktop.waitForFunction((old) => window.__roomcast.link !== old, link, { timeout: 5000 });
   const fresh = await desktop.evaluate(() => window.__roomcast.link);

@@ -100,6 +100,22 @@ for (const [name, box] of boxes) {
   });
 }
 
+test("the phone keeps a pairing only on the desktop's confirmation: not a reflected tag, not another desktop's, not garbage", async () => {
+  const box = e2e.aead(null);
+  const D = e2e.deviceKeys();
+  const P = e2e.deviceKeys();
+  const S = e2e.randomBytes(16);
+  const phone = await pairing.phoneKnock(box, { own: P, secret: S, desktopPublic: D.public, name: "Pixel" });
+  const seen = await pairing.readKnock(box, { own: D, secrets: [S], knock: phone.knock });
+  const tag = pairing.desktopConfirm({ own: D, kPair: seen.kPair, phonePublic: P.public });
+  assert.equal(pairing.confirmsPairing({ own: P, kPair: phone.kPair, desktopPublic: D.public, tag }), true);
+  const reflected = e2e.toBase64(e2e.confirmTag(phone.kPair, "phone", D.public, P.public));
+  const M = e2e.deviceKeys();
+  const other = pairing.desktopConfirm({ own: M, kPair: e2e.pairKey({ own: M, otherPublic: P.public, linkSecret: S, role: "desktop" }), phonePublic: P.public });
+  for (const bad of [reflected, other, "", "AAAA", null, 7, tag.slice(1)])
+    assert.equal(pairing.confirmsPairing({ own: P, kPair: phone.kPair, desktopPublic: D.public, tag: bad }), false, String(bad));
+});
+
 test("a long or multi-byte name is cut to fit the server's 256 bytes, at a character boundary", async () => {
   const box = e2e.aead(null);
   const D = e2e.deviceKeys();
