@@ -14,8 +14,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v npm >/dev/null 2>&1 || scripts/install-deps.sh --node
-npm ci --prefix scripts/web-vendor --no-audit --no-fund --loglevel=error >/dev/null
 mods=scripts/web-vendor/node_modules
+# npm ci only when the lockfile changed since the last one (a stamp of its hash): scripts/run.sh
+# calls this at every start, which must not need the npm registry once set up.
+lock=$(sha256sum scripts/web-vendor/package-lock.json | cut -d' ' -f1)
+if [ "$(cat "$mods/.roomcast-lock" 2>/dev/null)" != "$lock" ]; then
+  npm ci --prefix scripts/web-vendor --no-audit --no-fund --loglevel=error >/dev/null
+  echo "$lock" >"$mods/.roomcast-lock"
+fi
 mkdir -p web/vendor
 copy() { # only when it changed, so the web root's files keep their mtimes
   cmp -s "$1" "$2" 2>/dev/null || cp "$1" "$2"

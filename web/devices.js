@@ -34,6 +34,9 @@ export function setupDevices({ conn, peers, changed, remove }) {
 export function joinedRoom(room) {
   if (room === devicesRoom) return;
   devices.clear();
+  lastChange.clear();
+  for (const p of pendingDevice.values()) clearTimeout(p.timer);
+  pendingDevice.clear();
   devicesRoom = room;
 }
 

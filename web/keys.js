@@ -57,9 +57,10 @@ export function linkFragment(room) {
 }
 
 /**
- * What a knock's `name` proves: `{ok, name, code, known, phone}` — ok when it was made with the
- * room's current link secret or by a device paired before (known), else not (a wrong or spent
- * link, or a client that does not pair; then `name` is empty).
+ * What a knock's `name` proves: `{ok, name, code, known, phone, kPair, secret}` (keys in
+ * base64url; `secret` the link secret it used, null for a device known before). ok when it was
+ * made with the room's current link secret or by a device paired before (known), else not (a
+ * wrong or spent link, or a client that does not pair; then `name` is empty).
  */
 export async function readKnock(room, name) {
   if (!lib) return { ok: false, name: "" };
@@ -110,9 +111,9 @@ export function removed(room, id, present = []) {
   writeMap(pairedKey(room), paired);
 }
 
-/** The device key of member `id`, if a knock tied them (base64url), for spotting copies. */
-export function memberDevice(room, id) {
-  return readMap(memberKey(room))[id] ?? null;
+/** member id → device key (base64url) for the members a knock tied to a key: for spotting copies. */
+export function memberDevices(room) {
+  return readMap(memberKey(room));
 }
 
 /** "New room": everything of the old room goes. */

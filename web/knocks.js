@@ -41,7 +41,8 @@ export function letIn(id) {
 export function addKnock(id, raw, tell = false) {
   const k = { raw: typeof raw === "string" ? raw : "", verdict: null };
   knocks.set(id, k);
-  keys.readKnock(page.room(), k.raw).then((verdict) => {
+  // A check that fails is a wrong link: the row must never stay "checking" with nothing to press.
+  keys.readKnock(page.room(), k.raw).catch(() => ({ ok: false, name: "" })).then((verdict) => {
     if (knocks.get(id) !== k) return; // gone, or knocked again
     k.verdict = verdict;
     if (tell) announce(verdict.ok ? `${knockName(id)} asks to join` : "A device with a wrong or old link asks to join");
@@ -54,7 +55,8 @@ function copyOf(id) {
   const pub = knocks.get(id)?.verdict?.phone;
   if (!pub) return false;
   for (const [other, k] of knocks) if (other !== id && k.verdict?.phone === pub) return true;
-  for (const m of page.peers.keys()) if (keys.memberDevice(page.room(), m) === pub) return true;
+  const here = keys.memberDevices(page.room());
+  for (const m of page.peers.keys()) if (here[m] === pub) return true;
   return false;
 }
 
