@@ -20,7 +20,6 @@ export const LABELS = Object.freeze({
   wrap: "roomcast wrap v1",
   rejoin: "roomcast rejoin v1",
   chunk: "roomcast chunk v1",
-  meta: "roomcast meta v1",
   text: "roomcast text v1",
   name: "roomcast name v1",
 });
@@ -28,8 +27,8 @@ export const KEY_BYTES = 32;
 export const SECRET_BYTES = 16; // the pairing secret in the link's fragment, and ids
 export const TAG_BYTES = 16;
 export const NONCE_BYTES = 12;
-/** Chunk indices below this are chunk nonces; this one is the offer's `meta` (docs/TRANSFER.md). */
-export const META_INDEX = 2 ** 32;
+/** Chunk indices are below this (uint32 on the wire): each one is its chunk's nonce. */
+export const MAX_INDEX = 2 ** 32;
 
 export function randomBytes(n) {
   return globalThis.crypto.getRandomValues(new Uint8Array(n));
@@ -166,13 +165,11 @@ export function aead(subtle = globalThis.crypto?.subtle ?? null) {
   };
 }
 
-/** The 96-bit nonce for chunk `index` (0 ≤ index ≤ META_INDEX): big-endian, the top 32 bits zero. */
+/** The 96-bit nonce for chunk `index` (0 ≤ index < 2^32): big-endian, the top 64 bits zero. */
 export function indexNonce(index) {
-  if (!Number.isSafeInteger(index) || index < 0 || index > META_INDEX) throw new Error("chunk index out of range");
+  if (!Number.isSafeInteger(index) || index < 0 || index >= MAX_INDEX) throw new Error("chunk index out of range");
   const n = new Uint8Array(NONCE_BYTES);
-  const view = new DataView(n.buffer);
-  view.setUint32(4, Math.floor(index / 2 ** 32));
-  view.setUint32(8, index >>> 0);
+  new DataView(n.buffer).setUint32(8, index);
   return n;
 }
 
@@ -201,47 +198,34 @@ export async function unwrapRoomKey(box, kPair, wrapped, epoch) {
 
 /**
  * The key of one transfer: HKDF(ikm = K_room, salt = the 16 bytes of `xfer`, info =
- * "roomcast chunk v1" ‖ the sender's 16-byte device id). A fresh random `xfer` per file makes
- * every (key, nonce) pair unique.
+ * "roomcast chunk v1"). A fresh random `xfer` per file makes every (key, nonce) pair unique.
+ * (No sender is bound in: every holder of K_room could derive any sender's key anyway.)
  */
-export function transferKey(roomKey, xfer, senderDevice) {
-  if (xfer.length !== SECRET_BYTES || senderDevice.length !== SECRET_BYTES) throw new Error("xfer and device ids are 16 bytes");
-  return derive(roomKey, LABELS.chunk, { salt: xfer, extra: senderDevice });
+export function transferKey(roomKey, xfer) {
+  if (!(xfer instanceof Uint8Array) || xfer.length !== SECRET_BYTES) throw new Error("xfer ids are 16 bytes");
+  return derive(roomKey, LABELS.chunk, { salt: xfer });
 }
 
 /**
- * Chunk `index` of a transfer sealed: ciphertext ‖ tag, with the chunk's clear header (its
- * 24 bytes: docs/TRANSFER.md) as associated data, so it cannot be moved to another index or
+ * Chunk `index` of a transfer sealed: ciphertext ‖ tag, with the chunk's clear header (the
+ * 28 bytes of a sealed chunk frame: docs/TRANSFER.md, web/sealing.js) as associated data, so it cannot be moved to another index or
  * transfer. Re-sending the same chunk after a resume seals the same bytes to the same result.
  */
 export function sealChunk(box, xferKey, index, header, plain) {
-  if (index >= META_INDEX) throw new Error("chunk index out of range");
   return box.seal(xferKey, indexNonce(index), plain, header);
 }
 
 /** The plaintext of a sealed chunk, or null when it was altered, moved or not ours. */
 export function openChunk(box, xferKey, index, header, sealed) {
-  if (index >= META_INDEX || sealed.length < TAG_BYTES) return Promise.resolve(null);
+  if (!Number.isSafeInteger(index) || index < 0 || index >= MAX_INDEX || sealed.length < TAG_BYTES) return Promise.resolve(null);
   return box.open(xferKey, indexNonce(index), sealed, header);
 }
 
-/** An offer's `meta` ({name, mime, size, modified}) sealed under the transfer's key: `{"sealed": base64}`. */
-export async function sealMeta(box, xferKey, meta) {
-  const sealed = await box.seal(xferKey, indexNonce(META_INDEX), enc.encode(JSON.stringify(meta)), enc.encode(LABELS.meta));
-  return { sealed: toBase64(sealed) };
-}
-
-/** The `meta` object back, or null when it does not open (or is not a JSON object). */
-export async function openMeta(box, xferKey, wire) {
-  const sealed = fromBase64(wire?.sealed);
-  if (!sealed || sealed.length < TAG_BYTES) return null;
-  const plain = await box.open(xferKey, indexNonce(META_INDEX), sealed, enc.encode(LABELS.meta));
-  return plain ? parseObject(plain) : null;
-}
-
 /**
- * A text message sealed under its own key, HKDF(K_room, salt = a random 16-byte id, "roomcast
- * text v1"), nonce zero (one message per key): `{id, ct}` in base64.
+ * A text message (or the private fields of one: an offer's `meta`, a device's name) sealed
+ * under its own key, HKDF(K_room, salt = a random 16-byte id, "roomcast text v1"), nonce zero
+ * (one message per key, so no nonce can repeat even when the same fields are sealed again):
+ * `{id, ct}` in base64url.
  */
 export async function sealText(box, roomKey, value) {
   const id = randomBytes(SECRET_BYTES);
@@ -282,9 +266,4 @@ function parseJson(bytes) {
   } catch {
     return null;
   }
-}
-
-function parseObject(bytes) {
-  const v = parseJson(bytes);
-  return v && typeof v === "object" && !Array.isArray(v) ? v : null;
 }
