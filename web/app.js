@@ -16,10 +16,14 @@
 // and "New room" close devices out (the phone says why). Pairing (keys.js, pairing.js): the
 // link carries a single-use secret and the desktop's key in its fragment; the phone's knock
 // proves it, and both screens show the same 6-digit code; a knock without that proof cannot be
-// allowed. (Frames are not sealed yet: docs/PRIVACY.md.)
+// allowed. Every frame the page relays is sealed under the room key (sealing.js,
+// docs/PRIVACY.md): the desktop makes it and hands it, wrapped under each device's K_pair, to
+// the devices it let in (with its pair-confirm, or when a paired device asks with key-please);
+// "Remove" makes a new one, handed to the devices that stay. What comes in the clear is refused.
 
 import { Connection } from "./connection.js";
-import { TransferEngine, decodeLegacy } from "./transfer.js";
+import { TransferEngine } from "./transfer.js";
+import { Sealer } from "./sealing.js";
 import { putFile, listFiles, removeFile, clearFiles, putPartial, putChunks, storageFree, listPartials, readChunks, dropPartial, putOutgoing, listOutgoing, removeOutgoing, clearOutgoing } from "./store.js";
 import { $, el, extension, formatBytes, formatTime, isImage, load, store } from "./ui.js";
 import { decodes, fileCard, typeName } from "./filekind.js";
@@ -81,14 +85,45 @@ const peers = new Map(); // id → "present" | "away"
 const seatKey = (r) => `roomcast.seat.${mode}.${r}`;
 const fileScope = mode; // the desktop's gallery and a phone page's received files are apart
 let conn = null;
-setupDevices({ conn: () => conn, peers, changed: () => showPeers(), remove: (id) => removeDevice(id) });
+setupDevices({ conn: () => conn, peers, changed: () => showPeers(), remove: (id) => removeDevice(id), sendText: (obj) => sealer.sendText(obj), ready: () => !!conn?.ready && sealer.canSend() });
 setupKnocks({ conn: () => conn, room: () => room, peers, changed: () => showPeers(), linkChanged: () => showLink() });
 let testCutAfterChunk = -1; // tests: drop the socket right after sending this chunk
 let testPauseAfterChunk = -1; // tests: stop sending right after this chunk
 
+// Every (re)join and room switch starts a new generation: a frame sealed for one is not sent on
+// another's socket (the engine offers again after each join, and resends what is not acknowledged).
+let joinGen = 0;
+const sealer = new Sealer({
+  crypto: () => keys.crypto(),
+  key: (epoch) => keys.roomKey(room, epoch),
+  gen: () => joinGen,
+  transmit: (frame, gen) => {
+    if (gen !== joinGen || !conn?.ready) return false;
+    conn.send(frame);
+    // tests: the socket dies right after this chunk has gone (not when the engine handed it over)
+    if (testCutAfterChunk >= 0 && typeof frame !== "string" && new DataView(frame.buffer, frame.byteOffset).getUint32(20) === testCutAfterChunk) {
+      testCutAfterChunk = -1;
+      conn.drop({ hold: true });
+    }
+    return true;
+  },
+  deliverText: (msg) => onRelayed(msg),
+  deliverChunk: (c) => engine.onChunk(c),
+  missingKey: () => askForKey(),
+  warn: (what, detail) => warnSealing(what, detail),
+});
+const warned = new Map(); // what → when last logged: a flood is counted (sealer.stats), logged once a second
+function warnSealing(what, detail) {
+  if (Date.now() - (warned.get(what) ?? 0) < 1000) return;
+  warned.set(what, Date.now());
+  console.warn(`roomcast: refused a frame (${what}): ${detail}`);
+}
+
 const engine = new TransferEngine({
-  send: (data) => conn.send(data),
-  ready: () => !!conn && conn.ready,
+  send: (data) => conn.send(data), // unused: sendText and sendChunk seal every frame
+  sendText: (obj) => sealer.sendText(obj),
+  sendChunk: (xfer, index, data, last) => sealer.sendChunk(xfer, index, data, last),
+  ready: () => !!conn && conn.ready && sealer.canSend(),
   selfId: () => conn?.id,
   peers: () => [...peers.keys()],
   present: (id) => peers.get(id) === "present",
@@ -109,10 +144,6 @@ const engine = new TransferEngine({
       testPauseAfterChunk = -1;
       engine.paused = true;
     }
-    if (i === testCutAfterChunk) {
-      testCutAfterChunk = -1;
-      conn.drop({ hold: true });
-    }
   },
 });
 
@@ -132,12 +163,68 @@ function onJoined(msg, { resumed, probe }) {
     if ([...peers.keys()].some((id) => !before.has(id))) announceDevice();
     return;
   }
+  joinGen++;
   joinedRoom(msg.room);
   engine.onJoined(resumed);
   announceDevice(); // after every (re)join: who this is, for the others' screens
+  askForKey(true); // a phone asks on every join: the key may have changed while it was away
 }
 
+/** Every text message from the connection goes through the sealing layer, in order. */
 function onText(msg) {
+  sealer.text(msg);
+}
+
+/** …and every binary one: only sealed chunks come out of it (engine.onChunk). */
+function onBinary(buf) {
+  sealer.binary(buf);
+}
+
+// ---- the room key (keys.js): the desktop hands it out, a phone asks for it ----------------
+
+let askedAt = -Infinity;
+/** Phone: ask the desktop for the room key (at most every 2 s unless `now`); its proof ties it to our pairing. */
+function askForKey(now = false) {
+  if (mode !== "phone" || !conn?.ready || conn.id == null) return;
+  if (!now && Date.now() - askedAt < 2000) return;
+  const please = keys.keyPlease(room, conn.id);
+  if (!please) return; // not paired (yet): the pair-confirm brings the key
+  askedAt = Date.now();
+  conn.send(JSON.stringify({ type: "key-please", from: conn.id, ...please }));
+}
+
+const answeredAt = new Map(); // desktop: member id → when its key-please was last answered
+/** Desktop: send member `to` the current room key, wrapped under its K_pair (when it has one). */
+async function sendRoomKey(to) {
+  const wrapped = await keys.wrapForMember(room, to);
+  if (wrapped && conn?.ready) conn.send(JSON.stringify({ type: "room-key", from: conn.id, to: [to], ...wrapped }));
+}
+
+function onKeyPlease(msg) {
+  if (mode !== "desktop" || !hosting || !peers.has(msg.from)) return;
+  if (Date.now() - (answeredAt.get(msg.from) ?? -Infinity) < 1000) return; // one a second per member
+  if (!keys.checkKeyPlease(room, msg)) {
+    warnSealing("key-please", `member ${msg.from} is not a device paired here`);
+    return;
+  }
+  answeredAt.set(msg.from, Date.now());
+  sendRoomKey(msg.from);
+}
+
+/** Phone: a room key (a room-key, or with the pair-confirm). */
+async function onRoomKey(msg) {
+  const had = !!keys.roomKey(room);
+  if (!(await keys.phoneTakeKey(room, msg))) return;
+  sealer.keyArrived();
+  if (!had && conn?.ready) {
+    engine.onJoined(true); // now it can offer, and answer offers
+    announceDevice();
+  }
+  engine.pump();
+  showPeers();
+}
+
+function onRelayed(msg) {
   if (engine.handleText(msg)) return;
   switch (msg.type) {
     case "peer-joined":
@@ -179,26 +266,16 @@ function onText(msg) {
       if (mode === "desktop") onAccess(msg);
       break;
     case "pair-confirm": // the desktop holds our K_pair: keep the pairing, knock with it from now on
-      if (mode === "phone" && Array.isArray(msg.to) && msg.to.includes(conn?.id) && keys.phoneConfirmed(room, msg.tag)) preparePhoneJoin();
+      if (mode !== "phone" || !Array.isArray(msg.to) || !msg.to.includes(conn?.id)) break;
+      if (keys.phoneConfirmed(room, msg.tag)) preparePhoneJoin();
+      if (msg.key) onRoomKey(msg); // the room key comes with it (a device paired before: only that)
       break;
-    case "image": // the Socket.IO tutorial's message: a data: URL
-      if (typeof msg.data === "string" && /^data:image\/[\w.+-]+[;,]/.test(msg.data)) {
-        fetch(msg.data)
-          .then((r) => r.blob())
-          .then((blob) => addReceived({ blob, name: typeof msg.name === "string" ? msg.name : "image", mime: blob.type, size: blob.size, time: new Date() }))
-          .catch(() => {});
-      }
+    case "room-key":
+      if (mode === "phone" && Array.isArray(msg.to) && msg.to.includes(conn?.id)) onRoomKey(msg);
       break;
-  }
-}
-
-function onBinary(buf) {
-  if (engine.handleBinary(buf)) return;
-  const legacy = decodeLegacy(buf); // the first web client's frame
-  if (legacy) {
-    const mime = typeof legacy.meta.mime === "string" ? legacy.meta.mime : "";
-    const blob = new Blob([legacy.bytes], { type: mime });
-    addReceived({ blob, name: String(legacy.meta.name || "file"), mime, size: blob.size, time: new Date() });
+    case "key-please":
+      onKeyPlease(msg);
+      break;
   }
 }
 
@@ -274,6 +351,7 @@ function onDesktopJoined(msg) {
   }
   hosting = true;
   locked = msg.locked === true;
+  keys.makeRoomKey(room); // the room's key, made once (keys.js keeps it)
   knocks.clear();
   for (const k of Array.isArray(msg.lobby) ? msg.lobby : []) if (Number.isSafeInteger(k?.id)) addKnock(k.id, k.name);
   for (const id of Array.isArray(msg.peers) ? msg.peers : []) rememberMember(id);
@@ -324,8 +402,13 @@ function onAccess(msg) {
 function removeDevice(id) {
   if (!conn?.ready) return;
   // Forgotten: to pair again it must scan the code shown now.
-  keys.removed(room, id, [...peers.keys()].filter((p) => p !== id));
+  const stay = [...peers.keys()].filter((p) => p !== id);
+  keys.removed(room, id, stay);
   conn.send(JSON.stringify({ type: "remove", id }));
+  // A new room key, for the devices that stay: what is sent from now on the removed one cannot read.
+  keys.rotateRoomKey(room);
+  sealer.reset();
+  for (const p of stay) sendRoomKey(p);
 }
 
 function members(r) {
@@ -373,6 +456,8 @@ function switchRoom() {
   switching ??= (async () => {
     conn?.leave();
     conn = null;
+    joinGen++;
+    sealer.reset();
     peers.clear();
     knocks.clear();
     locked = hosting = false;
@@ -443,6 +528,11 @@ function showPeers() {
         : "Waiting for your computer to let this phone in — this link has no pairing code: scan the code on your computer again."];
     else if (conn && ENDED.includes(conn.state)) [state, text] = ["ended", "Not connected"];
     else if (conn && conn.state !== "joined") [state, text] = ["reconnecting", "Reconnecting… your photos will wait."];
+    else if (conn && !sealer.canSend())
+      // joined, but without the room key: nothing can be sealed, so nothing goes (docs/PRIVACY.md)
+      [state, text] = keys.phonePaired(room)
+        ? ["keyless", "Connected — waiting for your computer's key. Your photos will wait."]
+        : ["keyless", "This phone is not paired with your computer: scan the code on your computer to send."];
     else if (present.length > 0) [state, text] = ["connected", "Connected to your computer"];
     else if (away.length > 0) [state, text] = ["reconnecting", "Your computer is reconnecting…"];
     else [state, text] = ["waiting", "Waiting for your computer — keep roomcast open on it."];
@@ -1253,4 +1343,5 @@ window.__roomcast = {
   cutAfterChunk: (i) => { testCutAfterChunk = i; },
   pauseAfterChunk: (i) => { testPauseAfterChunk = i; },
   unpause: () => { engine.paused = false; engine.pump(); },
+  sealing: () => ({ ...sealer.stats, epoch: keys.roomKey(room)?.epoch ?? null }),
 };

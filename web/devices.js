@@ -20,14 +20,15 @@ const deviceId = (() => {
 const renameKey = (device) => `roomcast.name.${device}`;
 const devices = new Map(); // member id → {device, name}: what each member said it is
 let devicesRoom = null;
-let page = { conn: () => null, peers: new Map(), changed: () => {}, remove: () => {} }; // set by setupDevices
+let page = { conn: () => null, peers: new Map(), changed: () => {}, remove: () => {}, sendText: () => {}, ready: () => false }; // set by setupDevices
 
 /**
- * The page's connection, its map of member id → presence, what to call when names change, and
- * what "Remove" on a device does.
+ * The page's connection, its map of member id → presence, what to call when names change,
+ * what "Remove" on a device does, and how a relayed message goes out (sendText: sealed, when
+ * ready(): the name is among what only the room may read).
  */
-export function setupDevices({ conn, peers, changed, remove }) {
-  page = { conn, peers, changed, remove };
+export function setupDevices({ conn, peers, changed, remove, sendText, ready }) {
+  page = { conn, peers, changed, remove, sendText, ready };
 }
 
 /** After every join: member ids are per room, so a new room forgets the names. */
@@ -79,8 +80,8 @@ const selfName = deviceName();
 
 export function announceDevice() {
   const conn = page.conn();
-  if (!conn?.ready || conn.id == null) return;
-  conn.send(JSON.stringify({ type: "device", from: conn.id, device: deviceId, name: selfName }));
+  if (!conn?.ready || conn.id == null || !page.ready()) return;
+  page.sendText({ type: "device", from: conn.id, device: deviceId, name: selfName });
 }
 
 // A member's announced name is redrawn at most once per DEVICE_CHANGE_MS: a member sending

@@ -1,6 +1,7 @@
-// The page's keys for pairing (docs/PRIVACY.md, "Keys and the link"), kept in localStorage:
-// this browser's device key pair; on the desktop, each room's single-use link secret and the
-// devices it paired with; on the phone, what it paired with per room. Loads web/pairing.js (and
+// The page's keys (docs/PRIVACY.md, "Keys and the link"), kept in localStorage: this browser's
+// device key pair; on the desktop, each room's single-use link secret and the devices it paired
+// with; on the phone, what it paired with per room; on both, each room's key (current and the
+// one before, for its overlap), which the desktop makes, rotates and hands out wrapped. Loads web/pairing.js (and
 // with it the pinned crypto in web/vendor/) on demand: if that is missing, the page still runs,
 // and says the link cannot be made.
 
@@ -10,9 +11,18 @@ const DEVICE_KEY = "roomcast.e2e.device"; // this browser's X25519 secret key, b
 const pairedKey = (room) => `roomcast.e2e.paired.${room}`; // desktop: {pub_P: K_pair}; phone: {pub_D: K_pair}
 const linkKey = (room) => `roomcast.e2e.link.${room}`; // phone: the fragment it was opened with
 const memberKey = (room) => `roomcast.e2e.members.${room}`; // desktop: {member id: pub_P}
+const roomKeyKey = (room) => `roomcast.e2e.roomkey.${room}`; // both: {epoch, key, prev: {epoch, key, until}}
 const PAIRED_MAX = 64;
+// After a new room key, frames sealed under the one before are still opened this long (those
+// in flight when it changed); after that they are refused as stale.
+const OVERLAP_MS = 60_000;
+// A fresh room key's epoch is at least the seconds since 2025-01-01, so epochs only grow, also
+// after a desktop lost its storage: a device never takes an older key than the one it holds
+// (a replayed room-key could otherwise give it back one a removed device knows).
+const EPOCH_BASE_MS = Date.UTC(2025, 0, 1);
 
 let lib = null; // { e2e, pairing, box, own }
+let cryptoHandle = null; // { e2e, box }: what sealing.js needs
 
 /** Loads the crypto and this browser's key pair (made once). Resolves to true when usable. */
 export async function ready() {
@@ -26,10 +36,16 @@ export async function ready() {
       store(DEVICE_KEY, e2e.toBase64(secret));
     }
     lib = { e2e, pairing, box: e2e.aead(), own: e2e.deviceKeys(secret) };
+    cryptoHandle = { e2e, box: lib.box };
     return true;
   } catch {
     return false;
   }
+}
+
+/** {e2e, box} once ready(), else null. */
+export function crypto() {
+  return cryptoHandle;
 }
 
 const b64 = (bytes) => lib.e2e.toBase64(bytes);
@@ -47,6 +63,98 @@ function writeMap(key, map) {
   store(key, entries.length ? JSON.stringify(Object.fromEntries(entries)) : null);
 }
 const storage = { get: load, set: store };
+
+// ---- the room key (both sides) ---------------------------------------------------------------
+
+let cached = { room: null, raw: null, cur: null, prev: null }; // decoded once per stored value
+
+function readRoomKeys(room) {
+  const raw = load(roomKeyKey(room));
+  if (cached.room === room && cached.raw === raw) return cached;
+  cached = { room, raw, cur: null, prev: null };
+  try {
+    const v = JSON.parse(raw || "null");
+    const one = (x) => {
+      const key = x && bytes(x.key);
+      return key && key.length === lib.e2e.KEY_BYTES && Number.isInteger(x.epoch) ? { epoch: x.epoch, key, until: x.until ?? Infinity } : null;
+    };
+    cached.cur = one(v);
+    cached.prev = one(v?.prev);
+  } catch {}
+  return cached;
+}
+
+function writeRoomKeys(room, cur, prev) {
+  const one = (x) => ({ epoch: x.epoch, key: b64(x.key), ...(x.until !== undefined && x.until !== Infinity ? { until: x.until } : {}) });
+  store(roomKeyKey(room), JSON.stringify({ ...one(cur), ...(prev ? { prev: one(prev) } : {}) }));
+}
+
+/** The room key of `epoch` ({epoch, key}), or the current one when `epoch` is undefined; null if none. */
+export function roomKey(room, epoch) {
+  if (!lib || !room) return null;
+  const { cur, prev } = readRoomKeys(room);
+  if (!cur) return null;
+  if (epoch === undefined || epoch === cur.epoch) return cur;
+  if (prev && epoch === prev.epoch && Date.now() < prev.until) return prev;
+  return null;
+}
+
+/** Desktop: the room's key, made now if it has none. */
+export function makeRoomKey(room) {
+  if (!lib) return null;
+  return roomKey(room) ?? rotateRoomKey(room);
+}
+
+/** Desktop: a new room key (a device was removed); the one before stays for OVERLAP_MS. */
+export function rotateRoomKey(room) {
+  if (!lib) return null;
+  const { cur } = readRoomKeys(room);
+  const epoch = Math.max((cur?.epoch ?? 0) + 1, Math.floor((Date.now() - EPOCH_BASE_MS) / 1000));
+  const next = { epoch, key: lib.e2e.randomBytes(lib.e2e.KEY_BYTES) };
+  writeRoomKeys(room, next, cur ? { ...cur, until: Date.now() + OVERLAP_MS } : null);
+  return roomKey(room);
+}
+
+/** Desktop: the current room key wrapped for one paired device (K_pair in base64url): {epoch, key}. */
+async function wrapCurrent(room, kPair) {
+  const k = roomKey(room);
+  const kp = bytes(kPair);
+  if (!k || !kp) return null;
+  return { epoch: k.epoch, key: b64(await lib.e2e.wrapRoomKey(lib.box, kp, k.key, k.epoch)) };
+}
+
+/** Desktop: the room key for the device `verdict` let in (its knock's K_pair). */
+export function wrapForVerdict(room, verdict) {
+  return lib && verdict?.ok ? wrapCurrent(room, verdict.kPair) : Promise.resolve(null);
+}
+
+/** Desktop: the room key for member `id`, when a knock or its key-please tied it to a paired device. */
+export function wrapForMember(room, id) {
+  const pub = readMap(memberKey(room))[id];
+  const kPair = pub && readMap(pairedKey(room))[pub];
+  return lib && kPair ? wrapCurrent(room, kPair) : Promise.resolve(null);
+}
+
+const keyPleaseChallenge = (room, id) => new TextEncoder().encode(`roomcast key-please ${room} ${id}`);
+
+/**
+ * Desktop: a member's `key-please` ({from, dev, proof}). It is answered only when `dev` is a
+ * device paired here and `proof` is that device's MAC under its K_pair over this room and the
+ * member id the message comes from; then the member is that device (Remove forgets the right
+ * one). True when it may have the key.
+ */
+export function checkKeyPlease(room, msg) {
+  if (!lib || !Number.isSafeInteger(msg.from) || typeof msg.dev !== "string") return false;
+  const kPair = bytes(readMap(pairedKey(room))[msg.dev]);
+  const proof = bytes(msg.proof);
+  if (!kPair || !proof) return false;
+  if (!lib.e2e.equalBytes(proof, lib.e2e.rejoinProof(kPair, keyPleaseChallenge(room, msg.from), "phone"))) return false;
+  const members = readMap(memberKey(room));
+  for (const [m, p] of Object.entries(members)) if (p === msg.dev && Number(m) !== msg.from) delete members[m]; // its old id
+  members[msg.from] = msg.dev;
+  writeMap(memberKey(room), members);
+  return true;
+}
 
 // ---- desktop ---------------------------------------------------------------------------------
 
@@ -120,6 +228,7 @@ export function memberDevices(room) {
 export function forgetRoom(room) {
   store(pairedKey(room), null);
   store(memberKey(room), null);
+  store(roomKeyKey(room), null);
   store(`roomcast.e2e.secret.${room}`, null);
 }
 
@@ -170,8 +279,43 @@ export function phoneConfirmed(room, tag) {
   return true;
 }
 
+/** Phone: it holds a pairing for this room (so its desktop can give it the room key). */
+export function phonePaired(room) {
+  return Object.keys(readMap(pairedKey(room))).length > 0;
+}
+
+/** Phone, member `id`: what asks its desktop for the room key ({dev, proof}); null when not paired. */
+export function keyPlease(room, id) {
+  if (!lib || !Number.isSafeInteger(id)) return null;
+  const [, kPair] = Object.entries(readMap(pairedKey(room))).at(-1) ?? [];
+  const kp = kPair && bytes(kPair);
+  if (!kp) return null;
+  return { dev: b64(lib.own.public), proof: b64(lib.e2e.rejoinProof(kp, keyPleaseChallenge(room, id), "phone")) };
+}
+
+/**
+ * Phone: a room key the desktop wrapped for this device ({epoch, key}). Kept when it opens
+ * under the pairing's K_pair and is not older than the one held (the one before stays for
+ * OVERLAP_MS). True when this is now the current key.
+ */
+export async function phoneTakeKey(room, msg) {
+  if (!lib || !Number.isInteger(msg?.epoch) || msg.epoch < 0 || msg.epoch >= 2 ** 32) return false;
+  const [, kPair] = Object.entries(readMap(pairedKey(room))).at(-1) ?? [];
+  const kp = kPair && bytes(kPair);
+  const wrapped = bytes(msg.key);
+  if (!kp || !wrapped) return false;
+  const key = await lib.e2e.unwrapRoomKey(lib.box, kp, wrapped, msg.epoch);
+  if (!key) return false;
+  const { cur } = readRoomKeys(room);
+  if (cur && msg.epoch < cur.epoch) return false;
+  if (cur && msg.epoch === cur.epoch && lib.e2e.equalBytes(cur.key, key)) return true;
+  writeRoomKeys(room, { epoch: msg.epoch, key }, cur && cur.epoch !== msg.epoch ? { ...cur, until: Date.now() + OVERLAP_MS } : null);
+  return true;
+}
+
 /** "Forget this computer", or removed, or a new room: the phone forgets the pairing too. */
 export function phoneForget(room) {
+  store(roomKeyKey(room), null);
   store(pairedKey(room), null);
   store(linkKey(room), null);
   store(`${linkKey(room)}.paired`, null);

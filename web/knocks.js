@@ -30,8 +30,12 @@ export function letIn(id) {
   const spent = keys.admitted(page.room(), id, v);
   // Tell the device we hold the same K_pair: it keeps the pairing only then.
   const conn = page.conn();
+  // The room key goes with it, wrapped under the K_pair (keys.js): the device can read the room from now on.
   const tag = keys.desktopConfirm(v);
-  if (tag && conn?.ready) conn.send(JSON.stringify({ type: "pair-confirm", from: conn.id, to: [id], tag }));
+  if (tag)
+    keys.wrapForVerdict(page.room(), v).then((wrapped) => {
+      if (conn?.ready && conn === page.conn()) conn.send(JSON.stringify({ type: "pair-confirm", from: conn.id, to: [id], tag, ...(wrapped ?? {}) }));
+    });
   if (!spent) return;
   page.linkChanged();
   for (const [other, k] of knocks) if (other !== id && k.verdict?.ok && k.verdict.secret) addKnock(other, k.raw);

@@ -1,4 +1,5 @@
-// Chunked, acknowledged file transfers over the roomcast relay (docs/TRANSFER.md).
+// Chunked, acknowledged file transfers over the roomcast relay (docs/TRANSFER.md). In the
+// bundled page every frame goes through sealing.js on its way (sendText / sendChunk).
 //
 // The daemon relays every frame unchanged to the other members of the room and never looks
 // inside, so everything here is a convention between browsers:
@@ -17,6 +18,7 @@ const READ_AHEAD = 4; // chunks read from the File at once (≤ WINDOW)
 const BATCH = 4; // chunks a receiver writes to storage in one transaction (≤ WINDOW / 2)
 const BATCH_WAIT_MS = 15; // ... or fewer, when no more came for this long
 export const HEADER_BYTES = 24;
+export const PAD_BYTES = 4096; // a sealed file's last chunk is padded to a multiple of this (sealing.js)
 const MAX_CHUNK_SIZE = 8 * 1024 * 1024;
 const MIN_CHUNK_SIZE = 16 * 1024; // an offer sets what the receiver allocates per chunk: not 1 byte
 const MAX_MEMORY_KEPT = 64 * 1024 * 1024; // a file storage will not take is kept in memory up to this
@@ -97,6 +99,8 @@ const cleanMime = (s) => (typeof s === "string" && /^[\w.+-]+\/[\w.+-]+$/.test(s
 /**
  * Sends and receives files. It knows nothing of the DOM; the page gives it:
  *   send(textOrBytes), ready() → bool, selfId() → id, peers() → [ids] (present or away),
+ *   optionally sendText(obj) and sendChunk(xfer, index, data, last) in place of send (the
+ *   sealing layer, sealing.js: it frames them itself, and hands chunks back `padded`),
  *   present(id) → bool (not away),
  *   onOutgoing(t), onIncoming(r), onStall(), onChunkSent(t, index) (tests),
  *   onReceived(item) → a promise that settles once the page has stored the file: only then
@@ -338,7 +342,8 @@ export class TransferEngine {
       }
       if (gen !== this.gen || this.current !== t || t.state !== "sending" || t.sendNext !== i || !this.io.ready())
         continue;
-      this.io.send(encodeChunk(t.xfer, i, data));
+      if (this.io.sendChunk) this.io.sendChunk(t.xfer, i, data, i === t.chunks - 1);
+      else this.io.send(encodeChunk(t.xfer, i, data));
       t.firstChunk ??= i; // where this page started sending it (a kept file: not 0)
       t.sendNext = i + 1;
       this.io.onChunkSent?.(t, i);
@@ -547,7 +552,10 @@ export class TransferEngine {
     if (c.index >= r.chunks || (r.state !== "receiving" && r.state !== "interrupted")) return;
     if (r.state === "interrupted") r.state = "receiving";
     const want = c.index === r.chunks - 1 ? r.size - c.index * r.chunkSize : r.chunkSize;
-    if (c.data.byteLength !== want) return;
+    // A sealed chunk (sealing.js) comes padded to a multiple of PAD_BYTES: the padding goes.
+    const room = c.padded ? Math.ceil(want / PAD_BYTES) * PAD_BYTES : want;
+    if (c.data.byteLength < want || c.data.byteLength > room) return;
+    if (c.data.byteLength !== want) c = { ...c, data: c.data.subarray(0, want) };
     if (r.have[c.index] !== 0) return; // a duplicate after a reconnect is dropped here
     // No honest sender runs more than a window ahead of what this receiver acknowledged; what
     // does is dropped (sent again once the window reaches it), so memory stays bounded.
@@ -899,7 +907,9 @@ export class TransferEngine {
   }
 
   text(obj) {
-    if (this.io.ready()) this.io.send(JSON.stringify(obj));
+    if (!this.io.ready()) return;
+    if (this.io.sendText) this.io.sendText(obj);
+    else this.io.send(JSON.stringify(obj));
   }
 
   changed(t) {

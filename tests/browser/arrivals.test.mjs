@@ -189,23 +189,27 @@ test("devices are named from their browsers ('Chrome on Android'); a rename on t
   assert.equal(await phone.evaluate(() => localStorage.getItem("roomcast.device")), phoneDevice, "the same device after a reload");
 
   // A third member announces a hostile name: it is shown as text, cleaned and capped at 40.
-  // It knocks under that name too (shown as text), and the desktop lets it in.
+  // It knocks under that name too (shown as text), and the desktop lets it in. A member holds
+  // the room key (a bare client here: it takes the desktop's) and seals its name, as it must.
   const room = await desktop.evaluate(() => window.__roomcast.room);
+  const roomKey = await desktop.evaluate((r) => JSON.parse(localStorage.getItem(`roomcast.e2e.roomkey.${r}`)), room);
   const hostile = "<img src=x onerror=alert(1)>\u202e\u0007" + "é".repeat(60);
   const shown = "<img src=x onerror=alert(1)>" + "é".repeat(12);
   const knockName = await provenKnock(desktop, await currentLink(desktop), hostile);
-  const third = phone.evaluate(([r, name, knockName]) => new Promise((resolve, reject) => {
+  const third = phone.evaluate(([r, name, knockName, k]) => new Promise((resolve, reject) => {
     const ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/ws`);
     window.__raw = ws;
     ws.onopen = () => ws.send(JSON.stringify({ type: "join", room: r, name: knockName }));
     ws.onerror = reject;
-    ws.onmessage = (ev) => {
+    ws.onmessage = async (ev) => {
       const msg = JSON.parse(ev.data);
       if (msg.type !== "joined") return;
-      ws.send(JSON.stringify({ type: "device", from: msg.id, device: "ab".repeat(16), name }));
+      const e2e = await import("/e2e.js");
+      const sealed = await e2e.sealText(e2e.aead(), e2e.fromBase64(k.key), { from: msg.id, device: "ab".repeat(16), name });
+      ws.send(JSON.stringify({ type: "device", from: msg.id, epoch: k.epoch, sealed }));
       resolve();
     };
-  }), [room, hostile, knockName]);
+  }), [room, hostile, knockName, roomKey]);
   await desktop.getByRole("button", { name: `Allow ${shown}` }).click({ timeout: 10000 });
   assert.equal(await desktop.locator("#knocks img").count(), 0, "no markup from a knock's name");
   await third;

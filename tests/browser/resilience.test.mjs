@@ -65,28 +65,26 @@ test("the desktop reloads mid-transfer: it keeps its room and seat, and the phon
   await close();
 });
 
-test("photos taken before the computer is there wait, then go when it joins", async () => {
-  const server = servers[0];
-  const room = "waiting-room-test";
-  const phoneCtx = await (await browser()).newContext({ ...devices["Pixel 7"] });
-  const phone = await phoneCtx.newPage();
-  await phone.goto(`${server.url}/?room=${room}`, { timeout: 15000 });
-  await phone.getByText("Waiting for your computer").waitFor({ timeout: 10000 });
+test("photos taken while the computer is gone wait, then go (sealed) when it opens the page again", async () => {
+  const { server, desktop, phone, errors, close } = await pair({ ROOMCAST_RESUME_GRACE: "1s" });
+  const desktopCtx = desktop.context();
+  await desktop.close(); // the tab closed: after the grace the phone is alone in the room
+  await phone.getByText("Waiting for your computer").waitFor({ timeout: 15000 });
   const photo = makePhoto(640, 480, 23);
   await phone.setInputFiles("#take-photo", { name: "early.png", mimeType: "image/png", buffer: photo });
   const item = phone.locator("#phone-outgoing li", { hasText: "early.png" });
   await item.getByText("Waiting for your computer").waitFor({ timeout: 10000 });
   assert.equal(await item.getAttribute("data-state"), "queued");
 
-  // Any member of the room receives: another device (a tab of the same browser would be this
-  // phone again, taking its seat over).
-  const otherCtx = await (await browser()).newContext({ ...devices["Pixel 7"] });
-  const other = await otherCtx.newPage();
-  await other.goto(`${server.url}/?room=${room}`, { timeout: 15000 });
+  // The computer opens roomcast again: its room, the phone's pass and key still hold.
+  const again = await desktopCtx.newPage();
+  again.on("pageerror", (e) => errors.push(`desktop again: ${e.message}`));
+  await again.goto(`${server.url}/`, { timeout: 15000 });
   await phone.locator("#phone-outgoing li[data-state=delivered]", { hasText: "early.png" }).waitFor({ timeout: 20000 });
-  const img = other.locator("#received img[alt='early.png']");
+  const img = again.locator("#preview img[alt='early.png']");
   await img.waitFor({ timeout: 10000 });
   assert.equal(await hashOf(img, "src"), sha256(photo));
-  await phoneCtx.close();
-  await otherCtx.close();
+  assert.ok((await phone.evaluate(() => window.__roomcast.sealing())).sealed > 0, "it went sealed");
+  assert.deepEqual(errors, []);
+  await close();
 });
