@@ -52,7 +52,7 @@ test("a file picked in one room is kept for that room only: another room's page 
   const { server, desktop, phone, phoneCtx, errors, close } = await pair();
   const other = await phoneCtx.newPage(); // a second room, whose computer is not there
   await other.goto(`${server.url}/?room=another-room-0123456789abcdef`, { timeout: 15000 });
-  await other.locator("#phone-state", { hasText: "Waiting for your computer" }).waitFor({ timeout: 10000 });
+  await other.locator("#phone-state", { hasText: "This phone is not paired with your computer" }).waitFor({ timeout: 10000 });
   await other.setInputFiles("#choose-files", { name: "for-the-other.txt", mimeType: "text/plain", buffer: Buffer.from("not for room A") });
   await other.waitForFunction(() => window.__roomcast.outgoing().length === 1, null, { timeout: 5000 });
   other.on("dialog", (d) => d.accept());
