@@ -60,16 +60,16 @@ export function startServer(extraEnv = {}, deadlineMs = 15000, port = 0) {
     child.on("error", (e) => { clearTimeout(timer); reject(e); });
     child.stderr.on("data", (chunk) => {
       log += chunk;
-      const m = !up && /listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(log);
+      const m = !up && /listening on (https?):\/\/127\.0\.0\.1:(\d+)\//.exec(log);
       if (m) {
         up = true; // once: later log lines must not run this again
         clearTimeout(timer);
         child.removeListener("exit", early);
-        const port = Number(m[1]);
+        const port = Number(m[2]);
         resolve({
           port,
           pid: child.pid,
-          url: `http://127.0.0.1:${port}`,
+          url: `${m[1]}://127.0.0.1:${port}`,
           log: () => log,
           // SIGTERM; resolves to the exit code (null when it had to be killed after 10 s).
           stop: () => new Promise((done) => {
